@@ -1,0 +1,159 @@
+// /admin/clients: register, read, replace and delete clients; rotate their secrets.
+// Secrets are generated here, returned once, and stored only as SHA-256 digests.
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Catalog } from '../catalog/catalog.js';
+import { digestClientSecret, generateClientId, generateClientSecret } from '../credentials/client-secrets.js';
+import { badRequest, conflict, HttpError, notFound } from '../http/errors.js';
+import { readJsonBody } from '../http/json-body.js';
+import { adminScope } from '../oidc/admin-resource.js';
+import { oidcScopes, splitScope } from '../oidc/scopes.js';
+import type { ValidateClientMetadata } from '../oidc/validate-client.js';
+import {
+  deleteClient,
+  findClientById,
+  insertClient,
+  listClients,
+  updateClient,
+  type ClientMetadata,
+  type ClientRecord,
+} from '../stores/clients.js';
+import type { Database } from '../stores/database.js';
+import { clientIdPattern, clientMetadataSchema, describeIssue, secretAuthMethods } from './client-schema.js';
+import { readPage } from './paging.js';
+
+export interface ClientRoutesDeps {
+  db: Database;
+  catalog: Catalog;
+  validateClientMetadata: ValidateClientMetadata;
+}
+
+function metadataError(description: string): HttpError {
+  return badRequest(description, 'invalid_client_metadata');
+}
+
+/** Parses a body into stored metadata, with RFC 7591's defaults made explicit. */
+async function parseClientMetadata(deps: ClientRoutesDeps, body: unknown, clientId: string): Promise<ClientMetadata> {
+  const parsed = clientMetadataSchema.safeParse(body);
+  if (!parsed.success) throw metadataError(describeIssue(parsed.error));
+  const { client_id: _ignored, ...input } = parsed.data;
+  const grantTypes = input.grant_types ?? ['authorization_code'];
+  const usesRedirects = grantTypes.includes('authorization_code');
+  const metadata: ClientMetadata = {
+    ...input,
+    client_id: clientId,
+    grant_types: grantTypes,
+    // RFC 7591 §2.1: response_types follow grant_types; a client without the code grant has none.
+    response_types: input.response_types ?? (usesRedirects ? ['code'] : []),
+    redirect_uris: input.redirect_uris ?? [],
+    token_endpoint_auth_method: input.token_endpoint_auth_method ?? 'client_secret_basic',
+  };
+  if (grantTypes.includes('refresh_token') && !usesRedirects) {
+    throw metadataError('grant_types: refresh_token needs authorization_code');
+  }
+  if (grantTypes.includes('client_credentials') && metadata.token_endpoint_auth_method === 'none') {
+    throw metadataError('grant_types: client_credentials needs an authenticated client (not token_endpoint_auth_method none)');
+  }
+  await checkScopesExist(deps, splitScope(metadata.scope));
+  return metadata;
+}
+
+// A scope that no API defines is almost always a typo; refuse it rather than store it.
+async function checkScopesExist(deps: ClientRoutesDeps, scopes: string[]): Promise<void> {
+  const defined = new Set([...oidcScopes, adminScope]);
+  for (const api of await deps.catalog.listResources()) for (const scope of api.scopes) defined.add(scope);
+  const unknown = scopes.filter((scope) => !defined.has(scope));
+  if (unknown.length) throw metadataError(`scope: not defined by any API: ${unknown.join(' ')}`);
+}
+
+function present(record: Pick<ClientRecord, 'metadata' | 'createdAt'>, secret?: string): Record<string, unknown> {
+  return {
+    ...record.metadata,
+    client_id_issued_at: Math.floor(record.createdAt.getTime() / 1000),
+    ...(secret ? { client_secret: secret, client_secret_expires_at: 0 } : {}),
+  };
+}
+
+function clientIdParam(ctx: Context): string {
+  const clientId = String(ctx.params.client_id ?? '');
+  if (!clientIdPattern.test(clientId)) throw notFound('no client with this client_id');
+  return clientId;
+}
+
+export function createClientRoutes(deps: ClientRoutesDeps): Router {
+  const router = new Router({ prefix: '/clients' });
+
+  router.post('/', async function registerClient(ctx) {
+    const body = await readJsonBody(ctx);
+    const requestedId = (body as { client_id?: unknown } | null)?.client_id;
+    const clientId = typeof requestedId === 'string' ? requestedId : generateClientId();
+    const metadata = await parseClientMetadata(deps, body, clientId);
+    const secret = secretAuthMethods.has(metadata.token_endpoint_auth_method as string) ? generateClientSecret() : undefined;
+    const secretDigest = secret ? digestClientSecret(secret) : undefined;
+    await deps.validateClientMetadata(metadata, secretDigest);
+    if (!(await insertClient(deps.db, { clientId, metadata, secretDigest }))) {
+      throw conflict(`a client with client_id "${clientId}" already exists`);
+    }
+    deps.catalog.invalidate({ type: 'client', id: clientId });
+    ctx.status = 201;
+    ctx.set('Location', `/admin/clients/${encodeURIComponent(clientId)}`);
+    ctx.body = present({ metadata, createdAt: new Date() }, secret);
+  });
+
+  router.get('/', async function listAllClients(ctx) {
+    const page = readPage(ctx);
+    const records = await listClients(deps.db, { limit: page.limit + 1, after: page.after });
+    ctx.body = {
+      items: records.slice(0, page.limit).map((record) => present(record)),
+      next_cursor: records.length > page.limit ? records[page.limit - 1]!.clientId : null,
+    };
+  });
+
+  router.get('/:client_id', async function readClient(ctx) {
+    const record = await findClientById(deps.db, clientIdParam(ctx));
+    if (!record) throw notFound('no client with this client_id');
+    ctx.body = present(record);
+  });
+
+  router.put('/:client_id', async function replaceClient(ctx) {
+    const clientId = clientIdParam(ctx);
+    const body = await readJsonBody(ctx);
+    const requestedId = (body as { client_id?: unknown } | null)?.client_id;
+    if (requestedId !== undefined && requestedId !== clientId) throw metadataError('client_id cannot be changed');
+    const existing = await findClientById(deps.db, clientId);
+    if (!existing) throw notFound('no client with this client_id');
+    const metadata = await parseClientMetadata(deps, body, clientId);
+    const needsSecret = secretAuthMethods.has(metadata.token_endpoint_auth_method as string);
+    // Keep the secret while the client still uses one; issue one (shown once) when it starts to.
+    const secret = needsSecret && !existing.secretDigest ? generateClientSecret() : undefined;
+    const secretDigest = needsSecret ? (secret ? digestClientSecret(secret) : existing.secretDigest) : undefined;
+    await deps.validateClientMetadata(metadata, secretDigest);
+    if (!(await updateClient(deps.db, { clientId, metadata, secretDigest: secretDigest ?? null }))) {
+      throw notFound('no client with this client_id');
+    }
+    deps.catalog.invalidate({ type: 'client', id: clientId });
+    ctx.body = present({ metadata, createdAt: existing.createdAt }, secret);
+  });
+
+  router.post('/:client_id/secret', async function rotateClientSecret(ctx) {
+    const clientId = clientIdParam(ctx);
+    const existing = await findClientById(deps.db, clientId);
+    if (!existing) throw notFound('no client with this client_id');
+    if (!secretAuthMethods.has(existing.metadata.token_endpoint_auth_method as string)) {
+      throw badRequest(`the client authenticates with ${String(existing.metadata.token_endpoint_auth_method)}, not a secret`);
+    }
+    const secret = generateClientSecret();
+    await updateClient(deps.db, { clientId, metadata: existing.metadata, secretDigest: digestClientSecret(secret) });
+    deps.catalog.invalidate({ type: 'client', id: clientId });
+    ctx.body = { client_id: clientId, client_secret: secret, client_secret_expires_at: 0 };
+  });
+
+  router.delete('/:client_id', async function removeClient(ctx) {
+    const clientId = clientIdParam(ctx);
+    if (!(await deleteClient(deps.db, clientId))) throw notFound('no client with this client_id');
+    deps.catalog.invalidate({ type: 'client', id: clientId });
+    ctx.status = 204;
+  });
+
+  return router;
+}

@@ -1,0 +1,44 @@
+// The admin API under /admin: JSON in, JSON out, every call behind an admin access token.
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import type { Catalog } from '../catalog/catalog.js';
+import type { KeyMaterial } from '../keys/keystore.js';
+import type { ValidateClientMetadata } from '../oidc/validate-client.js';
+import type { Database } from '../stores/database.js';
+import { createAdminAuth } from './auth.js';
+import { createClientRoutes } from './clients.js';
+import { createResourceRoutes } from './resources.js';
+import { createUserRoutes } from './users.js';
+import { createKeyRoutes } from './keys.js';
+import { notFound } from '../http/errors.js';
+
+export interface AdminDeps {
+  db: Database;
+  catalog: Catalog;
+  keys: KeyMaterial;
+  issuer: string;
+  validateClientMetadata: ValidateClientMetadata;
+}
+
+async function noStore(ctx: Context, next: Next): Promise<void> {
+  ctx.set('Cache-Control', 'no-store');
+  await next();
+}
+
+export function createAdminRouter(deps: AdminDeps): Router {
+  const router = new Router({ prefix: '/admin' });
+  router.use(noStore);
+  router.use(createAdminAuth({ issuer: deps.issuer, signingKeys: deps.keys.signingKeys, catalog: deps.catalog }));
+  for (const routes of [
+    createClientRoutes(deps),
+    createUserRoutes(deps),
+    createResourceRoutes(deps),
+    createKeyRoutes(deps),
+  ]) {
+    router.use(routes.routes(), routes.allowedMethods({ throw: false }));
+  }
+  router.all('/{*rest}', function unknownAdminRoute() {
+    throw notFound('no such admin resource');
+  });
+  return router;
+}

@@ -1,0 +1,138 @@
+// /admin/users: people who log in. Passwords are argon2id hashes that never leave the server.
+import crypto from 'node:crypto';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { hashPassword, passwordLength } from '../credentials/passwords.js';
+import { badRequest, conflict, notFound } from '../http/errors.js';
+import { readJsonBody } from '../http/json-body.js';
+import type { Database } from '../stores/database.js';
+import { isUniqueViolation } from '../stores/database.js';
+import { deleteUser, findUserBySub, insertUser, listUsers, updateUser, type UserRecord } from '../stores/users.js';
+import { describeIssue } from './client-schema.js';
+import { readPage } from './paging.js';
+
+// No control characters or surrounding spaces: a username is typed by a person.
+const username = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[^\s\p{Cc}](?:[^\p{Cc}]*[^\s\p{Cc}])?$/u, 'must not contain control characters or surrounding spaces');
+const password = z
+  .string()
+  .min(passwordLength.min, `must be at least ${passwordLength.min} characters`)
+  .max(passwordLength.max, `must be at most ${passwordLength.max} characters`);
+const profile = {
+  email: z.email().max(320).nullable().optional(),
+  email_verified: z.boolean().optional(),
+  name: z.string().max(256).nullable().optional(),
+  given_name: z.string().max(256).nullable().optional(),
+  family_name: z.string().max(256).nullable().optional(),
+  disabled: z.boolean().optional(),
+};
+
+const createUserSchema = z.strictObject({ username, password, ...profile });
+const updateUserSchema = z.strictObject({ username: username.optional(), password: password.optional(), ...profile });
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw badRequest(describeIssue(parsed.error));
+  return parsed.data;
+}
+
+function present(user: UserRecord): Record<string, unknown> {
+  return {
+    sub: user.sub,
+    username: user.username,
+    email: user.email ?? null,
+    email_verified: user.emailVerified,
+    name: user.name ?? null,
+    given_name: user.givenName ?? null,
+    family_name: user.familyName ?? null,
+    disabled: user.disabled,
+    created_at: user.createdAt.toISOString(),
+    updated_at: user.updatedAt.toISOString(),
+  };
+}
+
+function subParam(ctx: Context): string {
+  const sub = String(ctx.params.sub ?? '');
+  if (sub.length === 0 || sub.length > 128) throw notFound('no user with this sub');
+  return sub;
+}
+
+const orUndefined = <T>(value: T | null | undefined): T | undefined => value ?? undefined;
+
+export function createUserRoutes(deps: { db: Database }): Router {
+  const router = new Router({ prefix: '/users' });
+
+  router.post('/', async function createUser(ctx) {
+    const input = parse(createUserSchema, await readJsonBody(ctx));
+    const user = await insertUser(deps.db, {
+      sub: crypto.randomUUID(),
+      username: input.username,
+      passwordHash: await hashPassword(input.password),
+      email: orUndefined(input.email),
+      emailVerified: input.email_verified ?? false,
+      name: orUndefined(input.name),
+      givenName: orUndefined(input.given_name),
+      familyName: orUndefined(input.family_name),
+      disabled: input.disabled ?? false,
+    });
+    if (!user) throw conflict(`the username "${input.username}" is taken`);
+    ctx.status = 201;
+    ctx.set('Location', `/admin/users/${encodeURIComponent(user.sub)}`);
+    ctx.body = present(user);
+  });
+
+  router.get('/', async function listAllUsers(ctx) {
+    const page = readPage(ctx);
+    const users = await listUsers(deps.db, { limit: page.limit + 1, after: page.after });
+    ctx.body = {
+      items: users.slice(0, page.limit).map(present),
+      next_cursor: users.length > page.limit ? users[page.limit - 1]!.sub : null,
+    };
+  });
+
+  router.get('/:sub', async function readUser(ctx) {
+    const user = await findUserBySub(deps.db, subParam(ctx));
+    if (!user) throw notFound('no user with this sub');
+    ctx.body = present(user);
+  });
+
+  // Updates the fields given; `null` clears an optional profile field.
+  router.put('/:sub', async function changeUser(ctx) {
+    const sub = subParam(ctx);
+    const input = parse(updateUserSchema, await readJsonBody(ctx));
+    const user = await findUserBySub(deps.db, sub);
+    if (!user) throw notFound('no user with this sub');
+    const pick = <T>(value: T | null | undefined, current: T | undefined): T | undefined =>
+      value === undefined ? current : orUndefined(value);
+    let updated;
+    try {
+      updated = await updateUser(deps.db, {
+        sub,
+        username: input.username ?? user.username,
+        passwordHash: input.password ? await hashPassword(input.password) : user.passwordHash,
+        email: pick(input.email, user.email),
+        emailVerified: input.email_verified ?? user.emailVerified,
+        name: pick(input.name, user.name),
+        givenName: pick(input.given_name, user.givenName),
+        familyName: pick(input.family_name, user.familyName),
+        disabled: input.disabled ?? user.disabled,
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw conflict(`the username "${input.username}" is taken`);
+      throw error;
+    }
+    if (!updated) throw notFound('no user with this sub');
+    ctx.body = present(updated);
+  });
+
+  router.delete('/:sub', async function removeUser(ctx) {
+    if (!(await deleteUser(deps.db, subParam(ctx)))) throw notFound('no user with this sub');
+    ctx.status = 204;
+  });
+
+  return router;
+}

@@ -1,0 +1,40 @@
+// Koa middleware order: errors → security headers → health → assets → admin → provider.
+// oidc-provider v9 ends requests on its own routes, so ours are mounted before it.
+import Koa from 'koa';
+import type Provider from 'oidc-provider';
+import { createAdminRouter, type AdminDeps } from './admin/router.js';
+import { createAssetRoutes } from './http/assets.js';
+import { createErrorHandler } from './http/errors.js';
+import { createHealthRoutes } from './http/health.js';
+import { setSecurityHeaders } from './http/security-headers.js';
+import type { Logger } from './log.js';
+import type { EphemeralStore } from './stores/ephemeral/types.js';
+
+export interface AppDeps extends AdminDeps {
+  provider: Provider;
+  store: EphemeralStore;
+  log: Logger;
+  trustProxy: boolean;
+}
+
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa({ proxy: deps.trustProxy });
+  // Koa's default handler prints to stderr; ours logs JSON and never echoes internals.
+  app.silent = true;
+  app.on('error', (error: unknown) => deps.log.error({ err: error }, 'koa error'));
+
+  app.use(createErrorHandler(deps.log));
+  app.use(setSecurityHeaders);
+  for (const router of [createHealthRoutes(deps), createAssetRoutes(), createAdminRouter(deps)]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
+  // The provider is a Koa app of its own; it answers everything our routers did not. Headers we
+  // set above are already on the Node response, so they reach its responses too.
+  const handleWithProvider = deps.provider.callback();
+  app.use(async function delegateToProvider(ctx) {
+    ctx.respond = false;
+    await handleWithProvider(ctx.req, ctx.res);
+  });
+  return app;
+}

@@ -1,0 +1,154 @@
+// The only reader of process.env. Parsed once at start, frozen, and a bad value stops the
+// process with one line naming the variable (DESIGN.md "Runtime contract").
+import path from 'node:path';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly issuer: string;
+  readonly production: boolean;
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly redisUrl: string | undefined;
+  readonly keysDir: string;
+  readonly cookieKeys: readonly string[] | undefined;
+  readonly bootstrapAdmin: { readonly clientId: string; readonly clientSecret: string | undefined } | undefined;
+  readonly adminTokenTtl: number;
+  readonly trustProxy: boolean;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function readPort(env: Env): number {
+  const raw = read(env, 'PORT') ?? '3000';
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port < 0 || port > 65535) {
+    throw new ConfigError('PORT', `must be an integer from 0 to 65535, got "${raw}"`);
+  }
+  return port;
+}
+
+function readSeconds(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(name, `must be a whole number of seconds from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+// OIDC Core §2 / RFC 8414 §2: the issuer is an https URL with no query or fragment; we allow
+// http only for loopback hosts (development) or when not in production.
+function readIssuer(env: Env, port: number, production: boolean): string {
+  const raw = read(env, 'ISSUER') ?? `http://localhost:${port}`;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('ISSUER', `must be an absolute URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError('ISSUER', `must use https (or http for localhost), got "${url.protocol}"`);
+  }
+  if (url.search || url.hash || raw.includes('#') || raw.includes('?')) {
+    throw new ConfigError('ISSUER', 'must not contain a query or fragment');
+  }
+  if (production && url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    throw new ConfigError('ISSUER', 'must use https in production (http is only allowed for localhost)');
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function readUrl(env: Env, name: string, protocols: readonly string[]): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  for (const part of raw.split(',')) {
+    let url: URL;
+    try {
+      url = new URL(part.trim());
+    } catch {
+      throw new ConfigError(name, 'must be a URL such as ' + `${protocols[0]}//host:port`);
+    }
+    if (!protocols.includes(url.protocol)) {
+      throw new ConfigError(name, `must use ${protocols.join(' or ')}, got "${url.protocol}"`);
+    }
+  }
+  return raw;
+}
+
+function readCookieKeys(env: Env): string[] | undefined {
+  const raw = read(env, 'COOKIE_KEYS');
+  if (raw === undefined) return undefined;
+  const keys = raw.split(',').map((key) => key.trim());
+  if (keys.some((key) => key.length < 32)) {
+    throw new ConfigError('COOKIE_KEYS', 'each comma-separated key must be at least 32 characters');
+  }
+  return keys;
+}
+
+function readBootstrapAdmin(env: Env): Config['bootstrapAdmin'] {
+  const clientId = read(env, 'BOOTSTRAP_ADMIN_CLIENT_ID');
+  const clientSecret = read(env, 'BOOTSTRAP_ADMIN_CLIENT_SECRET');
+  if (clientSecret !== undefined && clientId === undefined) {
+    throw new ConfigError('BOOTSTRAP_ADMIN_CLIENT_ID', 'is required when BOOTSTRAP_ADMIN_CLIENT_SECRET is set');
+  }
+  if (clientId === undefined) return undefined;
+  if (!/^[A-Za-z0-9._~-]{1,128}$/.test(clientId)) {
+    throw new ConfigError('BOOTSTRAP_ADMIN_CLIENT_ID', 'must be 1 to 128 characters of A-Z a-z 0-9 . _ ~ -');
+  }
+  if (clientSecret !== undefined && clientSecret.length > 512) {
+    throw new ConfigError('BOOTSTRAP_ADMIN_CLIENT_SECRET', 'must be at most 512 characters');
+  }
+  return Object.freeze({ clientId, clientSecret });
+}
+
+const logLevels = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export function loadConfig(env: Env = process.env): Config {
+  const production = read(env, 'NODE_ENV') === 'production';
+  const port = readPort(env);
+  const logLevel = read(env, 'LOG_LEVEL') ?? 'info';
+  if (!logLevels.has(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${[...logLevels].join(', ')}`);
+  }
+  const trustProxy = read(env, 'TRUST_PROXY') ?? 'false';
+  if (trustProxy !== 'true' && trustProxy !== 'false') {
+    throw new ConfigError('TRUST_PROXY', 'must be "true" or "false"');
+  }
+  return Object.freeze({
+    port,
+    host: read(env, 'HOST') ?? '0.0.0.0',
+    issuer: readIssuer(env, port, production),
+    production,
+    databaseUrl: readUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    dataDir: path.resolve(read(env, 'DATA_DIR') ?? './data'),
+    redisUrl: readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    keysDir: path.resolve(read(env, 'KEYS_DIR') ?? './keys'),
+    cookieKeys: readCookieKeys(env),
+    bootstrapAdmin: readBootstrapAdmin(env),
+    adminTokenTtl: readSeconds(env, 'ADMIN_TOKEN_TTL', 300, 30, 3600),
+    trustProxy: trustProxy === 'true',
+    logLevel,
+  });
+}

@@ -1,0 +1,41 @@
+// Passwords are hashed with argon2id at OWASP's minimum (m=19456 KiB, t=2, p=1). Verification of
+// an unknown username runs against a decoy hash so that timing does not reveal which users exist.
+import argon2 from 'argon2';
+
+export const passwordHashOptions = Object.freeze({
+  type: argon2.argon2id,
+  memoryCost: 19_456,
+  timeCost: 2,
+  parallelism: 1,
+});
+
+// NIST SP 800-63B §5.1.1.2: at least 8 characters; we cap the length to bound hashing work.
+export const passwordLength = Object.freeze({ min: 8, max: 256 });
+
+export async function hashPassword(password: string): Promise<string> {
+  return argon2.hash(password, passwordHashOptions);
+}
+
+let decoyHash: Promise<string> | undefined;
+
+/**
+ * Verifies a password against a stored hash, or against a decoy when there is no user, so both
+ * paths cost one argon2 verification.
+ */
+export async function verifyPassword(storedHash: string | undefined, password: string): Promise<boolean> {
+  if (storedHash === undefined) {
+    decoyHash ??= hashPassword('portcullis decoy password');
+    await argon2.verify(await decoyHash, password).catch(() => false);
+    return false;
+  }
+  try {
+    return await argon2.verify(storedHash, password);
+  } catch {
+    return false;
+  }
+}
+
+/** True when a hash was made with other parameters than today's, so a login should re-hash it. */
+export function passwordNeedsRehash(storedHash: string): boolean {
+  return argon2.needsRehash(storedHash, passwordHashOptions);
+}

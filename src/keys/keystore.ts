@@ -1,0 +1,98 @@
+// Signing keys and cookie keys kept in KEYS_DIR. On first start we generate an RS256 key
+// (OIDC Core §15.1: RS256 must be supported for ID tokens) and an ES256 key (our access-token
+// signer); restarts reuse them. Files are written 0600 and created atomically (write a temp file,
+// then link it into place), so instances sharing one volume and starting together agree.
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+
+export interface SigningKey extends JWK {
+  kid: string;
+  alg: 'RS256' | 'ES256';
+  use: 'sig';
+}
+
+export interface KeyMaterial {
+  /** Private JWKs for oidc-provider, RS256 first (the default ID token signer). */
+  readonly signingKeys: readonly SigningKey[];
+  /** Cookie signing keys (newest first). */
+  readonly cookieKeys: readonly string[];
+}
+
+const privateFields = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const;
+
+export function toPublicJwk(key: JWK): JWK {
+  const copy: JWK = { ...key };
+  for (const field of privateFields) delete copy[field];
+  return copy;
+}
+
+async function generateSigningKey(alg: SigningKey['alg']): Promise<SigningKey> {
+  const { privateKey } = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === 'RS256' ? { modulusLength: 2048 } : {}),
+  });
+  const jwk = await exportJWK(privateKey);
+  const kid = await calculateJwkThumbprint(jwk, 'sha256');
+  return { ...jwk, kid, alg, use: 'sig' };
+}
+
+/** Creates file with content unless it exists; returns what the file holds afterwards. */
+async function createOnce(file: string, content: () => Promise<string>): Promise<string> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const temp = `${file}.${process.pid}.${crypto.randomUUID()}.tmp`;
+  await fs.writeFile(temp, await content(), { mode: 0o600, flag: 'wx' });
+  try {
+    await fs.link(temp, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    await fs.unlink(temp);
+  }
+  return fs.readFile(file, 'utf8');
+}
+
+function parseSigningKeys(file: string, text: string): SigningKey[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`${file} is not valid JSON`);
+  }
+  const keys = (parsed as { keys?: unknown }).keys;
+  if (!Array.isArray(keys) || keys.length === 0) throw new Error(`${file} must hold {"keys": [...]}`);
+  for (const key of keys as SigningKey[]) {
+    if (typeof key.kid !== 'string' || (key.alg !== 'RS256' && key.alg !== 'ES256') || typeof key.d !== 'string') {
+      throw new Error(`${file}: every key needs a kid, alg RS256 or ES256 and its private part`);
+    }
+  }
+  if (!keys.some((key: SigningKey) => key.alg === 'RS256')) throw new Error(`${file}: an RS256 key is required`);
+  return keys as SigningKey[];
+}
+
+export async function loadKeyMaterial(options: { keysDir: string; cookieKeys?: readonly string[] | undefined }): Promise<KeyMaterial> {
+  await fs.mkdir(options.keysDir, { recursive: true, mode: 0o700 });
+  const signingFile = path.join(options.keysDir, 'signing-keys.json');
+  const signingText = await createOnce(signingFile, async () =>
+    JSON.stringify({ keys: [await generateSigningKey('RS256'), await generateSigningKey('ES256')] }, null, 2),
+  );
+  const signingKeys = parseSigningKeys(signingFile, signingText);
+  // RS256 first: oidc-provider signs ID tokens with the first key matching the client's alg.
+  signingKeys.sort((a, b) => (a.alg === b.alg ? 0 : a.alg === 'RS256' ? -1 : 1));
+
+  let cookieKeys = options.cookieKeys;
+  if (!cookieKeys) {
+    const cookieFile = path.join(options.keysDir, 'cookie-keys.json');
+    const text = await createOnce(cookieFile, async () => JSON.stringify([crypto.randomBytes(32).toString('base64url')]));
+    cookieKeys = JSON.parse(text) as string[];
+    if (!Array.isArray(cookieKeys) || cookieKeys.length === 0 || cookieKeys.some((key) => typeof key !== 'string')) {
+      throw new Error(`${cookieFile} must hold a JSON array of strings`);
+    }
+  }
+  return Object.freeze({ signingKeys: Object.freeze(signingKeys), cookieKeys: Object.freeze([...cookieKeys]) });
+}

@@ -1,0 +1,58 @@
+// oidc-provider's storage adapter: Client records come from the catalog (the clients table,
+// cached in process); every other model lives in the ephemeral store (Redis or Postgres).
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { Catalog } from '../catalog/catalog.js';
+import type { EphemeralStore, Payload } from '../stores/ephemeral/types.js';
+import { toProviderClientMetadata } from './client-metadata.js';
+
+function ephemeralAdapter(store: EphemeralStore, model: string): Adapter {
+  return {
+    upsert: (id, payload, expiresIn) => store.upsert(model, id, payload as Payload, expiresIn),
+    find: (id) => store.find(model, id) as Promise<AdapterPayload | undefined>,
+    findByUid: (uid) => store.findByUid(model, uid) as Promise<AdapterPayload | undefined>,
+    findByUserCode: (userCode) => store.findByUserCode(model, userCode) as Promise<AdapterPayload | undefined>,
+    destroy: (id) => store.destroy(model, id),
+    revokeByGrantId: (grantId) => store.revokeByGrantId(grantId),
+    // The library checks `consumed` and then calls consume() (find-then-act). Two parallel
+    // redemptions both pass its check; the store's atomic consume lets exactly one through, and
+    // the loser is treated as a replay: the grant is revoked (RFC 9700 §4.2.4, §4.14.2).
+    async consume(id) {
+      if (await store.consume(model, id)) return;
+      const record = await store.find(model, id);
+      if (typeof record?.grantId === 'string') await store.revokeByGrantId(record.grantId);
+      throw new errors.InvalidGrant('grant already consumed');
+    },
+  };
+}
+
+function clientAdapter(catalog: Catalog): Adapter {
+  const readOnly = async (): Promise<never> => {
+    throw new Error('clients are managed through the admin API');
+  };
+  return {
+    async find(id) {
+      const record = await catalog.findClient(id);
+      return record && (toProviderClientMetadata(record) as AdapterPayload);
+    },
+    upsert: readOnly,
+    findByUid: readOnly,
+    findByUserCode: readOnly,
+    destroy: readOnly,
+    revokeByGrantId: readOnly,
+    consume: readOnly,
+  };
+}
+
+export function createAdapterFactory(deps: { store: EphemeralStore; catalog: Catalog }): (model: string) => Adapter {
+  const client = clientAdapter(deps.catalog);
+  const adapters = new Map<string, Adapter>();
+  return (model) => {
+    if (model === 'Client') return client;
+    let adapter = adapters.get(model);
+    if (!adapter) {
+      adapter = ephemeralAdapter(deps.store, model);
+      adapters.set(model, adapter);
+    }
+    return adapter;
+  };
+}

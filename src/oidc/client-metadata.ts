@@ -1,0 +1,16 @@
+// What oidc-provider sees of a client. Our clients' `scope` mixes OIDC scopes with API scopes;
+// the library only knows its static scope list (OIDC's), and API scopes are enforced by our
+// resource policy (resource-policy.ts), so the provider gets the OIDC part only.
+import type { ClientRecord } from '../stores/clients.js';
+import { oidcScopes, splitScope } from './scopes.js';
+
+export function toProviderClientMetadata(record: Pick<ClientRecord, 'metadata' | 'secretDigest'>): Record<string, unknown> {
+  const { scope, ...metadata } = record.metadata;
+  const providerScope = splitScope(scope).filter((value) => oidcScopes.has(value));
+  return {
+    ...metadata,
+    ...(providerScope.length ? { scope: providerScope.join(' ') } : {}),
+    // The digest stands in for the secret: compareClientSecret is replaced (internals.ts).
+    ...(record.secretDigest ? { client_secret: record.secretDigest } : {}),
+  };
+}

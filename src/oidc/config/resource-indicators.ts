@@ -1,0 +1,92 @@
+// RFC 8707 resource indicators backed by the APIs table. An API's identifier becomes the `aud`
+// of its access tokens, which are RFC 9068 JWTs (ES256) living for the API's TTL.
+//
+// Scope policy (DESIGN.md): a client may request only scopes that are in its own `scope`
+// metadata and that the target API defines; a client holding none of an API's scopes cannot
+// reach that API at all (invalid_target).
+import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
+import type { Catalog } from '../../catalog/catalog.js';
+import type { ResourceRecord } from '../../stores/resources.js';
+import { adminResource, adminResourceIdentifier } from '../admin-resource.js';
+import { oidcScopes, splitScope } from '../scopes.js';
+
+export interface ResourceDeps {
+  catalog: Catalog;
+  issuer: string;
+  adminTokenTtl: number;
+}
+
+export const accessTokenSigningAlg = 'ES256';
+
+function requestedApiScopes(ctx: KoaContextWithOIDC): string[] {
+  const scope = (ctx.oidc.params as Record<string, unknown> | undefined)?.scope;
+  return splitScope(scope).filter((value) => !oidcScopes.has(value));
+}
+
+export function createResourceFinder(deps: ResourceDeps): (identifier: string) => Promise<ResourceRecord | undefined> {
+  const admin = adminResource(deps.issuer, deps.adminTokenTtl);
+  return async (identifier) => (identifier === admin.identifier ? admin : deps.catalog.findResource(identifier));
+}
+
+async function clientScopes(deps: ResourceDeps, clientId: string): Promise<Set<string>> {
+  const record = await deps.catalog.findClient(clientId);
+  return new Set(splitScope(record?.metadata.scope));
+}
+
+export function resourceIndicatorsConfig(deps: ResourceDeps) {
+  const findResource = createResourceFinder(deps);
+
+  // Without a `resource` parameter, a client_credentials request names its API through its
+  // scopes: when exactly one API the client may reach defines every requested scope, that API
+  // is meant (so `scope=admin` alone yields an admin token). Anything else must say `resource`
+  // (RFC 8707 §2: the server may apply a default when none is given).
+  async function defaultResource(ctx: KoaContextWithOIDC, client: { clientId: string }, oneOf?: string[]) {
+    if (oneOf) return oneOf;
+    if ((ctx.oidc.params as Record<string, unknown>).grant_type !== 'client_credentials') return undefined;
+    // With no scope either, the client's only reachable API (if it has exactly one) is meant.
+    const requested = requestedApiScopes(ctx);
+    const allowed = await clientScopes(deps, client.clientId);
+    const candidates = [adminResource(deps.issuer, deps.adminTokenTtl), ...(await deps.catalog.listResources())].filter(
+      (api) => requested.every((scope) => api.scopes.includes(scope)) && api.scopes.some((scope) => allowed.has(scope)),
+    );
+    if (candidates.length === 1) return candidates[0]!.identifier;
+    throw new errors.InvalidTarget(
+      candidates.length === 0
+        ? 'no API the client may reach defines the requested scopes'
+        : 'several APIs match; name one with the resource parameter',
+    );
+  }
+
+  async function getResourceServerInfo(
+    ctx: KoaContextWithOIDC,
+    identifier: string,
+    client: { clientId: string },
+  ): Promise<ResourceServer> {
+    const api = await findResource(identifier);
+    if (!api) throw new errors.InvalidTarget('unknown resource');
+    const allowed = await clientScopes(deps, client.clientId);
+    const reachable = api.scopes.filter((scope) => allowed.has(scope));
+    if (reachable.length === 0) throw new errors.InvalidTarget('the client may not request tokens for this resource');
+    for (const scope of requestedApiScopes(ctx)) {
+      if (!allowed.has(scope)) throw new errors.InvalidScope('requested scope is not allowed for this client', scope);
+      if (!api.scopes.includes(scope)) throw new errors.InvalidScope('requested scope is not defined by the resource', scope);
+    }
+    return {
+      audience: api.identifier,
+      scope: reachable.join(' '),
+      accessTokenTTL: api.accessTokenTtl,
+      accessTokenFormat: api.accessTokenFormat,
+      ...(api.accessTokenFormat === 'jwt' ? { jwt: { sign: { alg: accessTokenSigningAlg } } } : {}),
+    };
+  }
+
+  return {
+    enabled: true,
+    defaultResource,
+    getResourceServerInfo,
+    // A refresh or code exchange without `resource` keeps the API it was granted for.
+    useGrantedResource: () => true,
+  };
+}
+
+export { adminResourceIdentifier };

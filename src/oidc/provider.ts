@@ -1,0 +1,76 @@
+// The only `new Provider()`. Configuration is assembled from the modules in ./config, one
+// concern each; unsafe library defaults are overridden there (OIDC-PROVIDER-NOTES.md).
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Catalog } from '../catalog/catalog.js';
+import type { Config } from '../config/index.js';
+import type { Views } from '../http/views.js';
+import type { KeyMaterial } from '../keys/keystore.js';
+import type { Logger } from '../log.js';
+import type { Database } from '../stores/database.js';
+import type { EphemeralStore } from '../stores/ephemeral/types.js';
+import { createAdapterFactory } from './adapter.js';
+import { claims, createFindAccount, scopes } from './config/claims.js';
+import { clientAuthMethods, enabledJWA } from './config/client-auth.js';
+import { features } from './config/features.js';
+import { ttl } from './config/ttl.js';
+import { applyProviderPatches } from './internals.js';
+
+export interface ProviderDeps {
+  config: Config;
+  db: Database;
+  store: EphemeralStore;
+  catalog: Catalog;
+  keys: KeyMaterial;
+  views: Views;
+  log: Logger;
+}
+
+export function createProvider(deps: ProviderDeps): Provider {
+  const { config, views } = deps;
+  const configuration = {
+    adapter: createAdapterFactory({ store: deps.store, catalog: deps.catalog }),
+    findAccount: createFindAccount(deps.db),
+    jwks: { keys: deps.keys.signingKeys.map((key) => ({ ...key })) },
+    cookies: {
+      keys: [...deps.keys.cookieKeys],
+      long: { httpOnly: true, sameSite: 'lax' },
+      short: { httpOnly: true, sameSite: 'lax' },
+    },
+    claims,
+    scopes,
+    features: features({ catalog: deps.catalog, issuer: config.issuer, adminTokenTtl: config.adminTokenTtl }),
+    clientAuthMethods,
+    enabledJWA,
+    responseTypes: ['code'],
+    // PKCE (RFC 7636) with S256 for every client, public or confidential (RFC 9700 §2.1.1).
+    pkce: { required: () => true },
+    ttl,
+    // Refresh tokens rotate on every use (RFC 9700 §4.14.2).
+    rotateRefreshToken: true,
+    // Redirect URIs are always given and matched exactly (RFC 9700 §4.1.3).
+    allowOmittingSingleRegisteredRedirectUri: false,
+    clockTolerance: 5,
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'RS256',
+    },
+    interactions: {
+      url: (_ctx: KoaContextWithOIDC, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
+    },
+    renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error) {
+      if (!(error as { expose?: boolean }).expose) deps.log.error({ err: error }, 'provider error');
+      ctx.type = 'html';
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = views.render('error', { error: out.error, description: out.error_description });
+    },
+  } as unknown as Configuration;
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy;
+  applyProviderPatches(provider, deps.store);
+
+  provider.on('server_error', (_ctx, error) => deps.log.error({ err: error }, 'oidc-provider server_error'));
+  return provider;
+}

@@ -1,0 +1,83 @@
+// Composition root: open stores, migrate, load keys, build the provider and the app, listen,
+// and shut down cleanly. main.ts calls it with the process's config; tests call it directly.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.js';
+import { bootstrapAdminClient } from './bootstrap.js';
+import { createCatalog } from './catalog/catalog.js';
+import type { Config } from './config/index.js';
+import { createViews } from './http/views.js';
+import { loadKeyMaterial } from './keys/keystore.js';
+import type { Logger } from './log.js';
+import { createProvider } from './oidc/provider.js';
+import { createClientValidator } from './oidc/validate-client.js';
+import { openDatabase } from './stores/database.js';
+import { openEphemeralStore } from './stores/ephemeral/index.js';
+import { migrate } from './stores/migrate.js';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const cleanups: (() => Promise<void>)[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => log.error({ err: error }, 'close failed'));
+  };
+  try {
+    const db = await openDatabase(config);
+    cleanups.push(() => db.close());
+    const applied = await migrate(db);
+    if (applied.length) log.info({ migrations: applied }, 'applied migrations');
+
+    const store = await openEphemeralStore({ redisUrl: config.redisUrl, db });
+    cleanups.push(() => store.close());
+    const catalog = await createCatalog(db);
+    cleanups.push(() => catalog.close());
+    const keys = await loadKeyMaterial(config);
+    await bootstrapAdminClient({ db, config, log });
+
+    const views = createViews();
+    const provider = createProvider({ config, db, store, catalog, keys, views, log });
+    const app = createApp({
+      provider,
+      store,
+      log,
+      db,
+      catalog,
+      keys,
+      issuer: config.issuer,
+      trustProxy: config.trustProxy,
+      validateClientMetadata: createClientValidator(provider),
+    });
+
+    const server = http.createServer(app.callback());
+    // Slow clients must not hold sockets forever.
+    server.requestTimeout = 30_000;
+    server.headersTimeout = 10_000;
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+          setTimeout(() => server.closeAllConnections(), 5_000).unref();
+        }),
+    );
+    const { port } = server.address() as AddressInfo;
+    log.info(
+      { issuer: config.issuer, port, database: db.kind, ephemeral: store.kind },
+      `Portcullis listening on port ${port}`,
+    );
+    return { url: `http://127.0.0.1:${port}`, port, close: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

@@ -1,0 +1,121 @@
+// SQL for the users table. The password hash never leaves this module's callers in src/users.
+import type { Queryable } from './database.js';
+
+export interface UserProfile {
+  email: string | undefined;
+  emailVerified: boolean;
+  name: string | undefined;
+  givenName: string | undefined;
+  familyName: string | undefined;
+}
+
+export interface UserRecord extends UserProfile {
+  sub: string;
+  username: string;
+  passwordHash: string;
+  disabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface UserRow {
+  sub: string;
+  username: string;
+  password_hash: string;
+  email: string | null;
+  email_verified: boolean;
+  name: string | null;
+  given_name: string | null;
+  family_name: string | null;
+  disabled: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toRecord(row: UserRow): UserRecord {
+  return {
+    sub: row.sub,
+    username: row.username,
+    passwordHash: row.password_hash,
+    email: row.email ?? undefined,
+    emailVerified: row.email_verified,
+    name: row.name ?? undefined,
+    givenName: row.given_name ?? undefined,
+    familyName: row.family_name ?? undefined,
+    disabled: row.disabled,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export async function findUserBySub(db: Queryable, sub: string): Promise<UserRecord | undefined> {
+  const rows = await db.query<UserRow>('SELECT * FROM users WHERE sub = $1', [sub]);
+  return rows[0] && toRecord(rows[0]);
+}
+
+export async function findUserByUsername(db: Queryable, username: string): Promise<UserRecord | undefined> {
+  const rows = await db.query<UserRow>('SELECT * FROM users WHERE lower(username) = lower($1)', [username]);
+  return rows[0] && toRecord(rows[0]);
+}
+
+export async function listUsers(db: Queryable, options: { limit: number; after?: string | undefined }): Promise<UserRecord[]> {
+  const rows = await db.query<UserRow>('SELECT * FROM users WHERE sub > $1 ORDER BY sub LIMIT $2', [
+    options.after ?? '',
+    options.limit,
+  ]);
+  return rows.map(toRecord);
+}
+
+/** Inserts a user; undefined when the username is taken (case-insensitively). */
+export async function insertUser(
+  db: Queryable,
+  user: Omit<UserRecord, 'createdAt' | 'updatedAt'>,
+): Promise<UserRecord | undefined> {
+  const rows = await db.query<UserRow>(
+    `INSERT INTO users (sub, username, password_hash, email, email_verified, name, given_name, family_name, disabled)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     ON CONFLICT DO NOTHING RETURNING *`,
+    [
+      user.sub,
+      user.username,
+      user.passwordHash,
+      user.email ?? null,
+      user.emailVerified,
+      user.name ?? null,
+      user.givenName ?? null,
+      user.familyName ?? null,
+      user.disabled,
+    ],
+  );
+  return rows[0] && toRecord(rows[0]);
+}
+
+export async function updateUser(db: Queryable, user: Omit<UserRecord, 'createdAt' | 'updatedAt'>): Promise<UserRecord | undefined> {
+  const rows = await db.query<UserRow>(
+    `UPDATE users SET username = $2, password_hash = $3, email = $4, email_verified = $5, name = $6,
+       given_name = $7, family_name = $8, disabled = $9, updated_at = now()
+     WHERE sub = $1 RETURNING *`,
+    [
+      user.sub,
+      user.username,
+      user.passwordHash,
+      user.email ?? null,
+      user.emailVerified,
+      user.name ?? null,
+      user.givenName ?? null,
+      user.familyName ?? null,
+      user.disabled,
+    ],
+  );
+  return rows[0] && toRecord(rows[0]);
+}
+
+/** Replaces a hash only if it is still the one we verified (a login upgrading old parameters). */
+export async function replacePasswordHash(db: Queryable, sub: string, previous: string, next: string): Promise<void> {
+  await db.query('UPDATE users SET password_hash = $3 WHERE sub = $1 AND password_hash = $2', [sub, previous, next]);
+}
+
+export async function deleteUser(db: Queryable, sub: string): Promise<boolean> {
+  const rows = await db.query('DELETE FROM users WHERE sub = $1 RETURNING sub', [sub]);
+  return rows.length === 1;
+}
