@@ -23,16 +23,25 @@ export interface RunningServer {
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const cleanups: (() => Promise<void>)[] = [];
-  const closeAll = async (): Promise<void> => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => log.error({ err: error }, 'close failed'));
-  };
+  let closing: Promise<void> | undefined;
+  const closeAll = (): Promise<void> =>
+    (closing ??= (async () => {
+      for (const cleanup of cleanups.reverse()) {
+        await cleanup().catch((error: unknown) => log.error({ err: error }, 'close failed'));
+      }
+    })());
   try {
     const db = await openDatabase(config);
     cleanups.push(() => db.close());
     const applied = await migrate(db);
     if (applied.length) log.info({ migrations: applied }, 'applied migrations');
 
-    const store = await openEphemeralStore({ redisUrl: config.redisUrl, db });
+    const store = await openEphemeralStore({
+      redisUrl: config.redisUrl,
+      keyPrefix: config.redisKeyPrefix,
+      db,
+      onRedisError: (error) => log.warn({ err: error.message }, 'redis connection problem'),
+    });
     cleanups.push(() => store.close());
     const catalog = await createCatalog(db);
     cleanups.push(() => catalog.close());

@@ -10,6 +10,7 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly redisUrl: string | undefined;
+  readonly redisKeyPrefix: string;
   readonly keysDir: string;
   readonly cookieKeys: readonly string[] | undefined;
   readonly bootstrapAdmin: { readonly clientId: string; readonly clientSecret: string | undefined } | undefined;
@@ -123,6 +124,14 @@ function readBootstrapAdmin(env: Env): Config['bootstrapAdmin'] {
   return Object.freeze({ clientId, clientSecret });
 }
 
+function readKeyPrefix(env: Env): string {
+  const raw = read(env, 'REDIS_KEY_PREFIX') ?? 'portcullis:';
+  if (!/^[A-Za-z0-9:_.{}-]{1,64}$/.test(raw)) {
+    throw new ConfigError('REDIS_KEY_PREFIX', 'must be 1 to 64 characters of A-Z a-z 0-9 : _ . - { }');
+  }
+  return raw;
+}
+
 const logLevels = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 export function loadConfig(env: Env = process.env): Config {
@@ -144,6 +153,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: readUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     dataDir: path.resolve(read(env, 'DATA_DIR') ?? './data'),
     redisUrl: readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisKeyPrefix: readKeyPrefix(env),
     keysDir: path.resolve(read(env, 'KEYS_DIR') ?? './keys'),
     cookieKeys: readCookieKeys(env),
     bootstrapAdmin: readBootstrapAdmin(env),
