@@ -1,8 +1,9 @@
-// Koa middleware order: errors → security headers → health → assets → admin → provider.
+// Koa middleware order: access log → errors → security headers → health → assets → admin → provider.
 // oidc-provider v9 ends requests on its own routes, so ours are mounted before it.
 import Koa from 'koa';
 import type Provider from 'oidc-provider';
 import { createAdminRouter, type AdminDeps } from './admin/router.js';
+import { createAccessLog } from './http/access-log.js';
 import { createAssetRoutes } from './http/assets.js';
 import { createErrorHandler } from './http/errors.js';
 import { createHealthRoutes } from './http/health.js';
@@ -23,6 +24,7 @@ export function createApp(deps: AppDeps): Koa {
   app.silent = true;
   app.on('error', (error: unknown) => deps.log.error({ err: error }, 'koa error'));
 
+  app.use(createAccessLog(deps.log));
   app.use(createErrorHandler(deps.log));
   app.use(setSecurityHeaders);
   for (const router of [createHealthRoutes(deps), createAssetRoutes(), createAdminRouter(deps)]) {
