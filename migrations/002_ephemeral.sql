@@ -4,7 +4,9 @@
 CREATE TABLE ephemeral_records (
   model        text NOT NULL,
   id           text NOT NULL,
-  payload      jsonb NOT NULL,
+  -- json, not jsonb: jsonb refuses \u0000 and lone surrogates, which request parameters
+  -- stored in interactions may carry; Redis keeps them, so must we.
+  payload      json NOT NULL,
   grant_id     text,
   uid          text,
   user_code    text,

@@ -5,9 +5,12 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { EphemeralStore, Payload } from '../stores/ephemeral/types.js';
 import { toProviderClientMetadata } from './client-metadata.js';
 
-function ephemeralAdapter(store: EphemeralStore, model: string): Adapter {
+// Records outlive their nominal expiry by the clock tolerance, as the library's own adapter does,
+// so a token it still accepts within the tolerance is still found.
+function ephemeralAdapter(store: EphemeralStore, model: string, clockTolerance: number): Adapter {
   return {
-    upsert: (id, payload, expiresIn) => store.upsert(model, id, payload as Payload, expiresIn),
+    upsert: (id, payload, expiresIn) =>
+      store.upsert(model, id, payload as Payload, expiresIn === undefined ? undefined : expiresIn + clockTolerance),
     find: (id) => store.find(model, id) as Promise<AdapterPayload | undefined>,
     findByUid: (uid) => store.findByUid(model, uid) as Promise<AdapterPayload | undefined>,
     findByUserCode: (userCode) => store.findByUserCode(model, userCode) as Promise<AdapterPayload | undefined>,
@@ -43,14 +46,18 @@ function clientAdapter(catalog: Catalog): Adapter {
   };
 }
 
-export function createAdapterFactory(deps: { store: EphemeralStore; catalog: Catalog }): (model: string) => Adapter {
+export function createAdapterFactory(deps: {
+  store: EphemeralStore;
+  catalog: Catalog;
+  clockTolerance: number;
+}): (model: string) => Adapter {
   const client = clientAdapter(deps.catalog);
   const adapters = new Map<string, Adapter>();
   return (model) => {
     if (model === 'Client') return client;
     let adapter = adapters.get(model);
     if (!adapter) {
-      adapter = ephemeralAdapter(deps.store, model);
+      adapter = ephemeralAdapter(deps.store, model, deps.clockTolerance);
       adapters.set(model, adapter);
     }
     return adapter;

@@ -25,10 +25,13 @@ export interface ProviderDeps {
   log: Logger;
 }
 
+/** Seconds of clock skew tolerated between us and clients (the library's default is 15). */
+const clockTolerance = 5;
+
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, views } = deps;
   const configuration = {
-    adapter: createAdapterFactory({ store: deps.store, catalog: deps.catalog }),
+    adapter: createAdapterFactory({ store: deps.store, catalog: deps.catalog, clockTolerance }),
     findAccount: createFindAccount(deps.db),
     jwks: { keys: deps.keys.signingKeys.map((key) => ({ ...key })) },
     cookies: {
@@ -49,7 +52,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     rotateRefreshToken: true,
     // Redirect URIs are always given and matched exactly (RFC 9700 §4.1.3).
     allowOmittingSingleRegisteredRedirectUri: false,
-    clockTolerance: 5,
+    clockTolerance,
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],

@@ -81,6 +81,9 @@ function openPostgres(connectionString: string): Database {
     max: 10,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
+    // No query of ours takes seconds; a stuck one must fail rather than hold a request forever.
+    statement_timeout: 10_000,
+    query_timeout: 15_000,
   });
   // An idle client losing its connection emits on the pool; without a listener Node would crash.
   pool.on('error', () => {});

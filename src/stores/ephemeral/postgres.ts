@@ -18,7 +18,14 @@ const insertRecord = `
     user_code = excluded.user_code, expires_at = excluded.expires_at, consumed_at = excluded.consumed_at`;
 
 // consumed_at as whole epoch seconds, the unit oidc-provider uses for `consumed`.
-const selectRecord = `SELECT payload, floor(extract(epoch FROM consumed_at))::float8 AS consumed FROM ephemeral_records`;
+const selectRecord = `
+  SELECT payload, floor(extract(epoch FROM consumed_at))::float8 AS consumed FROM ephemeral_records`;
+
+// Nothing stops two live rows from sharing a uid (no unique index): answer with the longest-lived.
+const selectByUid = `${selectRecord}
+  WHERE model = $1 AND uid = $2 AND expires_at > now() ORDER BY expires_at DESC LIMIT 1`;
+const selectByUserCode = `${selectRecord}
+  WHERE model = $1 AND user_code = $2 AND expires_at > now() ORDER BY expires_at DESC LIMIT 1`;
 
 interface RecordRow {
   payload: Payload;
@@ -82,11 +89,8 @@ export function createPostgresEphemeralStore(options: { db: Database; purgeInter
   // The purge must never keep the process alive on its own.
   timer.unref();
 
-  async function findBy(column: 'uid' | 'user_code', model: string, value: string) {
-    const [row] = await db.query<RecordRow>(
-      `${selectRecord} WHERE model = $1 AND ${column} = $2 AND expires_at > now() ORDER BY expires_at DESC LIMIT 1`,
-      [model, value],
-    );
+  async function findBy(sql: string, model: string, value: string) {
+    const [row] = await db.query<RecordRow>(sql, [model, value]);
     return toPayload(row);
   }
 
@@ -102,8 +106,8 @@ export function createPostgresEphemeralStore(options: { db: Database; purgeInter
       ]);
       return toPayload(row);
     },
-    findByUid: (model, uid) => findBy('uid', model, uid),
-    findByUserCode: (model, userCode) => findBy('user_code', model, userCode),
+    findByUid: (model, uid) => findBy(selectByUid, model, uid),
+    findByUserCode: (model, userCode) => findBy(selectByUserCode, model, userCode),
     async consume(model, id) {
       // One statement: concurrent callers queue on the row lock and re-check consumed_at.
       const rows = await db.query(

@@ -59,7 +59,7 @@ if grantId ~= '' then
   local grantKey = prefix .. 'grant:' .. grantId
   redis.call('SADD', grantKey, model .. ':' .. id)
   -- The index must outlive its longest member, and never be cut short by a shorter one.
-  redis.call('EXPIRE', grantKey, ttl)
+  if redis.call('PTTL', grantKey) < ttl * 1000 then redis.call('EXPIRE', grantKey, ttl) end
 end
 return 1
 `;

@@ -1,0 +1,132 @@
+// Throwaway databases and Redis key spaces for tests against the real servers. Each helper hands
+// back its own clean-up, so a test leaves nothing behind and the process can exit.
+import { randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import pg from 'pg';
+import { openDatabase, type Database } from '../../src/stores/database.js';
+import { migrate } from '../../src/stores/migrate.js';
+
+async function withAdminClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) throw new Error('DATABASE_URL must name a Postgres server for this test');
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh, empty database on the DATABASE_URL server (not migrated). */
+export async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  // Lower-case hex only, so the name needs no quoting rules beyond escapeIdentifier.
+  const name = `portcullis_test_${randomBytes(8).toString('hex')}`;
+  await withAdminClient((client) => client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
+  const url = new URL(process.env.DATABASE_URL as string);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      await withAdminClient(async (client) => {
+        // A pool that was not closed (a failed test) would otherwise make DROP DATABASE fail.
+        await client.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          [name],
+        );
+        await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)}`);
+      });
+    },
+  };
+}
+
+/** A migrated PGlite database in its own temp directory, removed on close. */
+export async function createPgliteDatabase(): Promise<{ db: Database; dir: string; close(): Promise<void> }> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'portcullis-test-'));
+  try {
+    const db = await openDatabase({ dataDir: path.join(dir, 'pgdata') });
+    await migrate(db);
+    return {
+      db,
+      dir,
+      async close() {
+        await db.close();
+        await fs.rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await fs.rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** A key prefix no other test run uses. */
+export function uniqueRedisPrefix(): string {
+  return `portcullis-test:${randomUUID()}:`;
+}
+
+/** Every key under prefix, found with SCAN (KEYS would block the server). */
+export async function scanRedisKeys(redis: Redis, prefix: string): Promise<string[]> {
+  // Escape glob metacharacters so the prefix matches literally.
+  const match = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 500);
+    keys.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  // SCAN may return a key more than once.
+  return [...new Set(keys)];
+}
+
+/** Deletes every key under prefix; returns how many were deleted. */
+export async function deleteRedisKeys(redis: Redis, prefix: string): Promise<number> {
+  const keys = await scanRedisKeys(redis, prefix);
+  let deleted = 0;
+  for (let start = 0; start < keys.length; start += 500) {
+    deleted += await redis.del(...keys.slice(start, start + 500));
+  }
+  return deleted;
+}
+
+/**
+ * A TCP forwarder to target that a test can take down (stop) and bring back (start it again on
+ * the same port), to put a real client through a server outage.
+ */
+export async function startTcpProxy(
+  target: { host: string; port: number },
+  port = 0,
+): Promise<{ port: number; stop(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target.port, target.host);
+    const drop = () => {
+      for (const socket of [client, upstream]) {
+        socket.destroy();
+        sockets.delete(socket);
+      }
+    };
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', drop).on('close', drop);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
