@@ -1,8 +1,11 @@
-// Koa middleware order: access log → errors → security headers → health → assets → admin → provider.
+// Koa middleware order: access log → errors → security headers → health →
+// assets → interactions → admin → provider.
 // oidc-provider v9 ends requests on its own routes, so ours are mounted before it.
 import Koa from 'koa';
 import type Provider from 'oidc-provider';
 import { createAdminRouter, type AdminDeps } from './admin/router.js';
+import { createInteractionRoutes } from './interactions/routes.js';
+import type { Views } from './http/views.js';
 import { createAccessLog } from './http/access-log.js';
 import { createAssetRoutes } from './http/assets.js';
 import { createErrorHandler } from './http/errors.js';
@@ -15,6 +18,7 @@ export interface AppDeps extends AdminDeps {
   provider: Provider;
   store: EphemeralStore;
   log: Logger;
+  views: Views;
   trustProxy: boolean;
 }
 
@@ -27,7 +31,12 @@ export function createApp(deps: AppDeps): Koa {
   app.use(createAccessLog(deps.log));
   app.use(createErrorHandler(deps.log));
   app.use(setSecurityHeaders);
-  for (const router of [createHealthRoutes(deps), createAssetRoutes(), createAdminRouter(deps)]) {
+  for (const router of [
+    createHealthRoutes(deps),
+    createAssetRoutes(),
+    createInteractionRoutes({ ...deps, cookieKeys: deps.keys.cookieKeys }),
+    createAdminRouter(deps),
+  ]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

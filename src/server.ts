@@ -54,6 +54,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       provider,
       store,
       log,
+      views,
       db,
       catalog,
       keys,

@@ -37,6 +37,8 @@ export const clientMetadataSchema = z.strictObject({
   id_token_signed_response_alg: z.enum(['RS256', 'ES256']).optional(),
   default_max_age: z.number().int().min(0).max(31_536_000).optional(),
   require_auth_time: z.boolean().optional(),
+  /** Ours: an application of this organisation; its users are not asked for consent. */
+  first_party: z.boolean().optional(),
 });
 
 export type ClientMetadataInput = z.infer<typeof clientMetadataSchema>;

@@ -6,7 +6,10 @@ import { clientSecretMatches } from '../credentials/client-secrets.js';
 import type { EphemeralStore } from '../stores/ephemeral/types.js';
 
 interface PatchableClient {
-  prototype: { compareClientSecret(this: { clientSecret?: string }, presented: string): boolean };
+  prototype: {
+    compareClientSecret(this: { clientSecret?: string }, presented: string): boolean;
+    includeSid(): boolean;
+  };
 }
 
 interface PatchableReplayDetection {
@@ -39,7 +42,18 @@ function makeReplayDetectionAtomic(provider: Provider, store: EphemeralStore): v
   };
 }
 
+/**
+ * Every ID token carries `sid` (OpenID Connect Back-Channel Logout 1.0 §2.4 defines it), so
+ * relying parties can tie a later logout to the session. The library adds it only for clients
+ * registered for back-channel logout: lib/models/client.js `includeSid`.
+ */
+function alwaysIncludeSid(provider: Provider): void {
+  const Client = (provider as unknown as { Client: PatchableClient }).Client;
+  Client.prototype.includeSid = () => true;
+}
+
 export function applyProviderPatches(provider: Provider, store: EphemeralStore): void {
   compareSecretsAsDigests(provider);
+  alwaysIncludeSid(provider);
   makeReplayDetectionAtomic(provider, store);
 }

@@ -13,7 +13,10 @@ import { claims, createFindAccount, scopes } from './config/claims.js';
 import { clientAuthMethods, enabledJWA } from './config/client-auth.js';
 import { features } from './config/features.js';
 import { ttl } from './config/ttl.js';
+import { createLoadExistingGrant } from './consent-memory.js';
 import { applyProviderPatches } from './internals.js';
+import { firstPartyMetadata } from './config/client-metadata-extra.js';
+import { logoutPages } from './config/logout-pages.js';
 
 export interface ProviderDeps {
   config: Config;
@@ -41,7 +44,12 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     claims,
     scopes,
-    features: features({ catalog: deps.catalog, issuer: config.issuer, adminTokenTtl: config.adminTokenTtl }),
+    features: features(
+      { catalog: deps.catalog, issuer: config.issuer, adminTokenTtl: config.adminTokenTtl },
+      logoutPages(views),
+    ),
+    loadExistingGrant: createLoadExistingGrant(deps.db),
+    extraClientMetadata: firstPartyMetadata,
     clientAuthMethods,
     enabledJWA,
     responseTypes: ['code'],
@@ -58,6 +66,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: 'RS256',
+      // ID tokens always say when the user authenticated (OIDC Core §2 auth_time).
+      require_auth_time: true,
     },
     interactions: {
       url: (_ctx: KoaContextWithOIDC, interaction: { uid: string }) => `/interaction/${interaction.uid}`,

@@ -28,14 +28,14 @@ function createIntrospectionPolicy(catalog: Catalog) {
   };
 }
 
-export function features(deps: ResourceDeps) {
+export function features(deps: ResourceDeps, logoutPages: { logoutSource: unknown; postLogoutSuccessSource: unknown }) {
   return {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
     introspection: { enabled: true, allowedPolicy: createIntrospectionPolicy(deps.catalog) },
     revocation: { enabled: true },
     resourceIndicators: resourceIndicatorsConfig(deps),
-    rpInitiatedLogout: { enabled: true },
+    rpInitiatedLogout: { enabled: true, ...logoutPages },
     userinfo: { enabled: true },
     registration: { enabled: false },
     // Pushed authorization requests stay available (RFC 9126) but are not required.

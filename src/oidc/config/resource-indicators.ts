@@ -84,8 +84,10 @@ export function resourceIndicatorsConfig(deps: ResourceDeps) {
     enabled: true,
     defaultResource,
     getResourceServerInfo,
-    // A refresh or code exchange without `resource` keeps the API it was granted for.
-    useGrantedResource: () => true,
+    // A code or refresh token redeemed without `resource` yields a token for the API it was
+    // granted for, except in OpenID Connect flows, where it yields a userinfo token and the API
+    // token is asked for by naming the API (RFC 8707 §2.2).
+    useGrantedResource: (_ctx: KoaContextWithOIDC, model: { scopes: Set<string> }) => !model.scopes.has('openid'),
   };
 }
 

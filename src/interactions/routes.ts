@@ -1,0 +1,170 @@
+// The login and consent pages oidc-provider sends the browser to (/interaction/:uid).
+// GET renders the page the pending prompt needs; POSTs answer with 303 (never 307, which would
+// re-post the password to the authorization endpoint) back into the provider.
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import type Provider from 'oidc-provider';
+import { errors as oidcErrors } from 'oidc-provider';
+import type { Catalog } from '../catalog/catalog.js';
+import { readFormBody } from '../http/form-body.js';
+import { HttpError } from '../http/errors.js';
+import type { Views } from '../http/views.js';
+import type { Logger } from '../log.js';
+import { grantConsent, type MissingConsent } from '../oidc/consent-memory.js';
+import type { Database } from '../stores/database.js';
+import { authenticateUser } from './authenticate.js';
+import { createCsrf } from './csrf.js';
+import { describeConsent } from './describe-consent.js';
+
+export interface InteractionDeps {
+  provider: Provider;
+  db: Database;
+  catalog: Catalog;
+  views: Views;
+  log: Logger;
+  cookieKeys: readonly string[];
+}
+
+type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+const genericLoginError = 'Invalid username or password.';
+
+function pageHeaders(ctx: Context): void {
+  ctx.set('Cache-Control', 'no-store');
+  ctx.set('Pragma', 'no-cache');
+  ctx.type = 'html';
+}
+
+export function createInteractionRoutes(deps: InteractionDeps): Router {
+  const { provider, views } = deps;
+  const csrf = createCsrf(deps.cookieKeys[0]!);
+  const router = new Router({ prefix: '/interaction' });
+
+  // Interaction errors are pages, not JSON: they must not redirect back to a client that
+  // may not be who it claims (unknown client, unregistered redirect URI, expired interaction).
+  router.use(async function renderInteractionErrors(ctx: Context, next: Next) {
+    try {
+      await next();
+    } catch (error) {
+      const known = error instanceof oidcErrors.OIDCProviderError || error instanceof HttpError;
+      if (!known) deps.log.error({ err: error }, 'interaction failed');
+      const status = known ? (error as { status: number }).status : 500;
+      const description =
+        error instanceof oidcErrors.SessionNotFound || error instanceof oidcErrors.InvalidRequest
+          ? 'This sign-in link has expired or was already used. Go back to the application and try again.'
+          : known
+            ? (error as { error_description?: string; description?: string }).error_description ??
+              (error as HttpError).description
+            : 'An unexpected error occurred.';
+      pageHeaders(ctx);
+      ctx.status = status;
+      ctx.body = views.render('error', { error: known ? (error as { error?: string; code?: string }).error ?? (error as HttpError).code : 'server_error', description });
+    }
+  });
+
+  async function clientLabel(clientId: string): Promise<string> {
+    const client = await deps.catalog.findClient(clientId);
+    const name = client?.metadata.client_name;
+    return typeof name === 'string' && name ? name : clientId;
+  }
+
+  async function renderLogin(ctx: Context, interaction: Interaction, options: { error?: string; username?: string } = {}) {
+    pageHeaders(ctx);
+    ctx.body = views.render('login', {
+      uid: interaction.uid,
+      csrf: csrf.tokenFor(interaction.uid),
+      client: await clientLabel(String(interaction.params.client_id)),
+      username: options.username ?? (typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : ''),
+      error: options.error,
+    });
+  }
+
+  function isFirstParty(metadata: Record<string, unknown> | undefined): boolean {
+    return metadata?.first_party === true;
+  }
+
+  async function finishConsent(ctx: Context, interaction: Interaction): Promise<void> {
+    const grantId = await grantConsent(
+      { provider, db: deps.db },
+      {
+        accountId: String(interaction.session?.accountId),
+        clientId: String(interaction.params.client_id),
+        grantId: interaction.grantId,
+        missing: interaction.prompt.details as MissingConsent,
+      },
+    );
+    await provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    ctx.respond = false;
+  }
+
+  function checkCsrf(interaction: Interaction, form: Record<string, string>): void {
+    if (!csrf.isValid(interaction.uid, form.csrf)) {
+      throw new HttpError(403, 'invalid_request', 'The form expired. Go back to the application and try again.');
+    }
+  }
+
+  router.get('/:uid', async function showInteraction(ctx) {
+    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    if (interaction.uid !== ctx.params.uid) throw new oidcErrors.SessionNotFound('interaction mismatch');
+    const { prompt } = interaction;
+    if (prompt.name === 'login') return renderLogin(ctx, interaction);
+    if (prompt.name === 'consent') {
+      const client = await deps.catalog.findClient(String(interaction.params.client_id));
+      // First-party apps (client metadata "first_party": true) are ours: no consent screen.
+      if (isFirstParty(client?.metadata)) return finishConsent(ctx, interaction);
+      pageHeaders(ctx);
+      ctx.body = views.render('consent', {
+        uid: interaction.uid,
+        csrf: csrf.tokenFor(interaction.uid),
+        client: await clientLabel(String(interaction.params.client_id)),
+        items: await describeConsent(deps.catalog, prompt.details as MissingConsent),
+      });
+      return;
+    }
+    throw new HttpError(400, 'invalid_request', `unsupported prompt ${prompt.name}`);
+  });
+
+  router.post('/:uid/login', async function submitLogin(ctx) {
+    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    if (interaction.uid !== ctx.params.uid || interaction.prompt.name !== 'login') {
+      throw new oidcErrors.SessionNotFound('interaction mismatch');
+    }
+    const form = await readFormBody(ctx);
+    checkCsrf(interaction, form);
+    const username = (form.username ?? '').trim();
+    const result = await authenticateUser(deps, username, form.password ?? '');
+    if (!result.ok) {
+      deps.log.info({ client_id: interaction.params.client_id }, 'login failed');
+      ctx.status = 200;
+      return renderLogin(ctx, interaction, { error: genericLoginError, username: username.slice(0, 128) });
+    }
+    deps.log.info({ sub: result.sub, client_id: interaction.params.client_id }, 'login succeeded');
+    await provider.interactionFinished(
+      ctx.req,
+      ctx.res,
+      { login: { accountId: result.sub, amr: ['pwd'] } },
+      { mergeWithLastSubmission: false },
+    );
+    ctx.respond = false;
+  });
+
+  router.post('/:uid/consent', async function submitConsent(ctx) {
+    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    if (interaction.uid !== ctx.params.uid || interaction.prompt.name !== 'consent') {
+      throw new oidcErrors.SessionNotFound('interaction mismatch');
+    }
+    const form = await readFormBody(ctx);
+    checkCsrf(interaction, form);
+    if (form.decision === 'allow') return finishConsent(ctx, interaction);
+    // RFC 6749 §4.1.2.1: the resource owner denied the request.
+    await provider.interactionFinished(
+      ctx.req,
+      ctx.res,
+      { error: 'access_denied', error_description: 'the user denied the request' },
+      { mergeWithLastSubmission: false },
+    );
+    ctx.respond = false;
+  });
+
+  return router;
+}

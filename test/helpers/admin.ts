@@ -1,0 +1,45 @@
+// Admin API calls for test set-up, as the bootstrap admin client of test/helpers/server.ts.
+import { adminClientId, adminClientSecret } from './server.js';
+
+export function basicAuth(id: string, secret: string): string {
+  // RFC 6749 §2.3.1: form-urlencode both parts before base64.
+  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+}
+
+export async function getAdminToken(url: string): Promise<string> {
+  const response = await fetch(`${url}/token`, {
+    method: 'POST',
+    headers: { authorization: basicAuth(adminClientId, adminClientSecret) },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'admin' }),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (!response.ok || !body.access_token) throw new Error(`admin token: ${response.status} ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+/** An admin call that must succeed; returns the JSON answer ({} for 204). */
+export async function adminRequest(
+  url: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Record<string, unknown>> {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}
+
+export async function createUser(
+  url: string,
+  token: string,
+  user: { username: string; password: string } & Record<string, unknown>,
+): Promise<string> {
+  const created = await adminRequest(url, token, 'POST', '/admin/users', user);
+  return created.sub as string;
+}
