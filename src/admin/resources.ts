@@ -27,7 +27,11 @@ export const defaultAccessTokenTtl = 300;
 const identifier = z
   .string()
   .max(2048)
-  .refine((value) => URL.canParse(value) && !value.includes('#'), 'must be an absolute URI without a fragment');
+  .refine(
+    // RFC 3986 URIs are ASCII; a raw "é" would never match the percent-encoded form a client sends.
+    (value) => /^[\x21-\x7E]+$/.test(value) && URL.canParse(value) && !value.includes('#'),
+    'must be an absolute URI (ASCII, percent-encoded) without a fragment',
+  );
 const scopeToken = z
   .string()
   .regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/, 'must be scope tokens (RFC 6749 §3.3)')
