@@ -71,7 +71,10 @@ function parseSigningKeys(file: string, text: string): SigningKey[] {
       throw new Error(`${file}: every key needs a kid, alg RS256 or ES256 and its private part`);
     }
   }
-  if (!keys.some((key: SigningKey) => key.alg === 'RS256')) throw new Error(`${file}: an RS256 key is required`);
+  // RS256 signs ID tokens (OIDC Core §15.1), ES256 signs access tokens: both must be there.
+  for (const alg of ['RS256', 'ES256']) {
+    if (!keys.some((key: SigningKey) => key.alg === alg)) throw new Error(`${file}: an ${alg} key is required`);
+  }
   return keys as SigningKey[];
 }
 
