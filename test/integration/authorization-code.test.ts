@@ -1,0 +1,206 @@
+// Authorization code + PKCE over plain HTTP (the browser's part done by test/helpers/http-login):
+// PKCE enforcement, redirect URI checks, single-use codes and refresh-token rotation.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { adminRequest, basicAuth, createUser, getAdminToken } from '../helpers/admin.js';
+import { BrowserlessUser } from '../helpers/http-login.js';
+import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
+
+const callback = 'https://app.example.test/callback';
+const password = 'a long enough password';
+
+function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = crypto.randomBytes(32).toString('base64url');
+  return { verifier, challenge: crypto.createHash('sha256').update(verifier).digest('base64url') };
+}
+
+describe(`authorization code + PKCE (${storesLabel})`, () => {
+  let env: TestEnvironment;
+  let server: TestServer;
+  let secret: string;
+  let otherSecret: string;
+
+  before(async () => {
+    env = await createTestEnvironment();
+    server = await env.start();
+    const admin = await getAdminToken(server.url);
+    const client = await adminRequest(server.url, admin, 'POST', '/admin/clients', {
+      client_id: 'web',
+      grant_types: ['authorization_code', 'refresh_token'],
+      redirect_uris: [callback],
+      scope: 'openid profile offline_access',
+      first_party: true,
+    });
+    secret = client.client_secret as string;
+    const other = await adminRequest(server.url, admin, 'POST', '/admin/clients', {
+      client_id: 'other-web',
+      grant_types: ['authorization_code', 'refresh_token'],
+      redirect_uris: [callback],
+      scope: 'openid offline_access',
+    });
+    otherSecret = other.client_secret as string;
+    await createUser(server.url, admin, { username: 'bob', password });
+    await createUser(server.url, admin, { username: 'mallory', password, disabled: true });
+  });
+
+  after(() => env.cleanup());
+
+  function authorizationUrl(params: Record<string, string | undefined>): string {
+    const url = new URL(`${server.url}/auth`);
+    const defaults: Record<string, string> = {
+      client_id: 'web',
+      response_type: 'code',
+      redirect_uri: callback,
+      scope: 'openid profile offline_access',
+      prompt: 'consent',
+    };
+    for (const [name, value] of Object.entries({ ...defaults, ...params })) {
+      if (value !== undefined) url.searchParams.set(name, value);
+    }
+    return url.href;
+  }
+
+  async function token(body: Record<string, string>, auth = basicAuth('web', secret)) {
+    const response = await fetch(`${server.url}/token`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(body).toString(),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, string> };
+  }
+
+  async function getCode(): Promise<{ code: string; verifier: string }> {
+    const { verifier, challenge } = pkcePair();
+    const user = new BrowserlessUser(callback);
+    const redirect = await user.authorize(
+      authorizationUrl({ code_challenge: challenge, code_challenge_method: 'S256' }),
+      'bob',
+      password,
+    );
+    const code = redirect.searchParams.get('code');
+    assert.ok(code, `a code in ${redirect.href}`);
+    return { code, verifier };
+  }
+
+  it('redeems a code with the right verifier for ID, access and refresh tokens', async () => {
+    const { code, verifier } = await getCode();
+    const result = await token({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: callback });
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    assert.ok(result.body.id_token && result.body.access_token && result.body.refresh_token);
+  });
+
+  it('refuses a wrong PKCE verifier with invalid_grant', async () => {
+    const { code } = await getCode();
+    const result = await token({ grant_type: 'authorization_code', code, code_verifier: pkcePair().verifier, redirect_uri: callback });
+    assert.equal(result.status, 400);
+    assert.equal(result.body.error, 'invalid_grant');
+  });
+
+  for (const [label, params] of [
+    ['missing', { code_challenge: undefined, code_challenge_method: undefined }],
+    ['plain', { code_challenge: pkcePair().verifier, code_challenge_method: 'plain' }],
+  ] as const) {
+    it(`sends invalid_request back to the client when PKCE is ${label}`, async () => {
+      const user = new BrowserlessUser(callback);
+      const step = await user.open(authorizationUrl(params));
+      assert.ok(step.location?.startsWith(callback), `redirected to the client, got ${step.status} ${step.location}`);
+      const redirect = new URL(step.location!);
+      assert.equal(redirect.searchParams.get('error'), 'invalid_request');
+      assert.equal(redirect.searchParams.has('code'), false);
+    });
+  }
+
+  for (const [label, params] of [
+    ['an unregistered redirect URI', { redirect_uri: 'https://evil.example/callback' }],
+    ['a redirect URI differing only in its query', { redirect_uri: `${callback}?x=1` }],
+    ['an unknown client', { client_id: 'no-such-client' }],
+  ] as const) {
+    it(`shows the error page and never redirects for ${label}`, async () => {
+      const response = await fetch(authorizationUrl({ ...params, ...pkceParams() }), { redirect: 'manual' });
+      assert.equal(response.headers.get('location'), null);
+      assert.ok(response.status >= 400 && response.status < 500, `status ${response.status}`);
+      assert.match(response.headers.get('content-type') ?? '', /text\/html/);
+      assert.match(await response.text(), /Something went wrong/);
+    });
+  }
+
+  function pkceParams() {
+    return { code_challenge: pkcePair().challenge, code_challenge_method: 'S256' };
+  }
+
+  it('lets exactly one of ten parallel redemptions of a code win', async () => {
+    const { code, verifier } = await getCode();
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        token({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: callback }),
+      ),
+    );
+    assert.equal(results.filter((result) => result.status === 200).length, 1, JSON.stringify(results.map((r) => r.status)));
+    for (const result of results.filter((r) => r.status !== 200)) assert.equal(result.body.error, 'invalid_grant');
+  });
+
+  it('revokes what the first redemption issued when a code is used again (RFC 9700 §4.2.4)', async () => {
+    const { code, verifier } = await getCode();
+    const first = await token({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: callback });
+    assert.equal(first.status, 200);
+    const second = await token({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: callback });
+    assert.equal(second.status, 400);
+    assert.equal(second.body.error, 'invalid_grant');
+    const refresh = await token({ grant_type: 'refresh_token', refresh_token: first.body.refresh_token! });
+    assert.equal(refresh.body.error, 'invalid_grant', 'the refresh token of the first redemption is revoked');
+    const userinfo = await fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${first.body.access_token}` } });
+    assert.equal(userinfo.status, 401, 'the access token of the first redemption is revoked');
+  });
+
+  it('rotates refresh tokens and revokes the grant when a rotated one is reused (RFC 9700 §4.14.2)', async () => {
+    const { code, verifier } = await getCode();
+    const issued = await token({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: callback });
+    const rotated = await token({ grant_type: 'refresh_token', refresh_token: issued.body.refresh_token! });
+    assert.equal(rotated.status, 200);
+    assert.notEqual(rotated.body.refresh_token, issued.body.refresh_token);
+    const reuse = await token({ grant_type: 'refresh_token', refresh_token: issued.body.refresh_token! });
+    assert.equal(reuse.body.error, 'invalid_grant');
+    const afterReuse = await token({ grant_type: 'refresh_token', refresh_token: rotated.body.refresh_token! });
+    assert.equal(afterReuse.body.error, 'invalid_grant', 'the whole family is revoked');
+  });
+
+  it('binds refresh tokens to the client they were issued to', async () => {
+    const { code, verifier } = await getCode();
+    const issued = await token({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: callback });
+    const stolen = await token(
+      { grant_type: 'refresh_token', refresh_token: issued.body.refresh_token! },
+      basicAuth('other-web', otherSecret),
+    );
+    assert.equal(stolen.body.error, 'invalid_grant');
+  });
+
+  it('does not let a disabled user log in, with the same message as a wrong password', async () => {
+    const user = new BrowserlessUser(callback);
+    const page = await user.open(authorizationUrl(pkceParams()));
+    const uid = /\/interaction\/([^/?#]+)/.exec(page.url)![1]!;
+    const disabled = await user.submit(page, `/interaction/${uid}/login`, { username: 'mallory', password });
+    assert.match(disabled.body, /Invalid username or password\./);
+    const wrong = await user.submit(disabled, `/interaction/${uid}/login`, { username: 'bob', password: 'wrong password!' });
+    assert.match(wrong.body, /Invalid username or password\./);
+  });
+
+  it('refuses a login POST without the CSRF token and answers 303 after a good one', async () => {
+    const user = new BrowserlessUser(callback);
+    const page = await user.open(authorizationUrl(pkceParams()));
+    const uid = /\/interaction\/([^/?#]+)/.exec(page.url)![1]!;
+    const forged = await user.request(`${server.url}/interaction/${uid}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ username: 'bob', password }).toString(),
+    });
+    assert.equal(forged.status, 403);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)![1]!;
+    const good = await user.request(`${server.url}/interaction/${uid}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf, username: 'bob', password }).toString(),
+    });
+    assert.equal(good.status, 303);
+  });
+});
