@@ -9,10 +9,11 @@ import type { Config } from './config/index.js';
 import { createViews } from './http/views.js';
 import { loadKeyMaterial } from './keys/keystore.js';
 import type { Logger } from './log.js';
-import { createProvider } from './oidc/provider.js';
+import { clockTolerance, createProvider } from './oidc/provider.js';
+import { createAccessTokenVerifier } from './revocation/access-tokens.js';
 import { createClientValidator } from './oidc/validate-client.js';
 import { openDatabase } from './stores/database.js';
-import { openEphemeralStore } from './stores/ephemeral/index.js';
+import { openShortLivedStores } from './stores/short-lived.js';
 import { migrate } from './stores/migrate.js';
 
 export interface RunningServer {
@@ -36,20 +37,27 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const applied = await migrate(db);
     if (applied.length) log.info({ migrations: applied }, 'applied migrations');
 
-    const store = await openEphemeralStore({
+    const stores = openShortLivedStores({
       redisUrl: config.redisUrl,
       keyPrefix: config.redisKeyPrefix,
       db,
       onRedisError: (error) => log.warn({ err: error.message }, 'redis connection problem'),
     });
-    cleanups.push(() => store.close());
+    cleanups.push(() => stores.close());
+    const store = stores.ephemeral;
     const catalog = await createCatalog(db);
     cleanups.push(() => catalog.close());
     const keys = await loadKeyMaterial(config);
     await bootstrapAdminClient({ db, config, log });
 
     const views = createViews();
-    const provider = createProvider({ config, db, store, catalog, keys, views, log });
+    const verifyAccessToken = createAccessTokenVerifier({
+      issuer: config.issuer,
+      signingKeys: keys.signingKeys,
+      clockTolerance,
+    });
+    const revocations = stores.revocations;
+    const provider = createProvider({ config, db, store, catalog, keys, views, log, revocations, verifyAccessToken });
     const app = createApp({
       provider,
       store,
@@ -61,6 +69,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       issuer: config.issuer,
       trustProxy: config.trustProxy,
       validateClientMetadata: createClientValidator(provider),
+      revocations,
+      verifyAccessToken,
     });
 
     const server = http.createServer(app.callback());

@@ -19,6 +19,7 @@ import {
   type ClientRecord,
 } from '../stores/clients.js';
 import type { Database } from '../stores/database.js';
+import { revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
 import { clientIdPattern, clientMetadataSchema, describeIssue, secretAuthMethods } from './client-schema.js';
 import { readPage } from './paging.js';
 
@@ -26,6 +27,7 @@ export interface ClientRoutesDeps {
   db: Database;
   catalog: Catalog;
   validateClientMetadata: ValidateClientMetadata;
+  revocations: RevocationStore;
 }
 
 function metadataError(description: string): HttpError {
@@ -152,6 +154,8 @@ export function createClientRoutes(deps: ClientRoutesDeps): Router {
     const clientId = clientIdParam(ctx);
     if (!(await deleteClient(deps.db, clientId))) throw notFound('no client with this client_id');
     deps.catalog.invalidate({ type: 'client', id: clientId });
+    // Its JWT access tokens are verified offline; the revocation state stops them.
+    await deps.revocations.revokeIssuedBefore('client', clientId, Math.floor(Date.now() / 1000), revokedBeforeLifetime);
     ctx.status = 204;
   });
 

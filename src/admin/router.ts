@@ -10,6 +10,10 @@ import { createClientRoutes } from './clients.js';
 import { createResourceRoutes } from './resources.js';
 import { createUserRoutes } from './users.js';
 import { createKeyRoutes } from './keys.js';
+import { createRevocationRoutes } from './revocations.js';
+import type { VerifyAccessToken } from '../revocation/access-tokens.js';
+import type { RevocationStore } from '../stores/revocations/types.js';
+import type { EphemeralStore } from '../stores/ephemeral/types.js';
 import { notFound } from '../http/errors.js';
 
 export interface AdminDeps {
@@ -18,6 +22,9 @@ export interface AdminDeps {
   keys: KeyMaterial;
   issuer: string;
   validateClientMetadata: ValidateClientMetadata;
+  revocations: RevocationStore;
+  verifyAccessToken: VerifyAccessToken;
+  store: EphemeralStore;
 }
 
 async function noStore(ctx: Context, next: Next): Promise<void> {
@@ -28,12 +35,13 @@ async function noStore(ctx: Context, next: Next): Promise<void> {
 export function createAdminRouter(deps: AdminDeps): Router {
   const router = new Router({ prefix: '/admin' });
   router.use(noStore);
-  router.use(createAdminAuth({ issuer: deps.issuer, signingKeys: deps.keys.signingKeys, catalog: deps.catalog }));
+  router.use(createAdminAuth(deps));
   for (const routes of [
     createClientRoutes(deps),
     createUserRoutes(deps),
     createResourceRoutes(deps),
     createKeyRoutes(deps),
+    createRevocationRoutes(deps),
   ]) {
     router.use(routes.routes(), routes.allowedMethods({ throw: false }));
   }

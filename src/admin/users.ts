@@ -7,6 +7,7 @@ import { hashPassword, passwordLength } from '../credentials/passwords.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import { readJsonBody } from '../http/json-body.js';
 import type { Database } from '../stores/database.js';
+import { revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
 import { isUniqueViolation } from '../stores/database.js';
 import { deleteUser, findUserBySub, insertUser, listUsers, updateUser, type UserRecord } from '../stores/users.js';
 import { describeIssue } from './client-schema.js';
@@ -63,7 +64,12 @@ function subParam(ctx: Context): string {
 
 const orUndefined = <T>(value: T | null | undefined): T | undefined => value ?? undefined;
 
-export function createUserRoutes(deps: { db: Database }): Router {
+// A disabled or deleted user's tokens stop working at once (DESIGN.md "Revocation reach").
+async function revokeUserTokens(revocations: RevocationStore, sub: string): Promise<void> {
+  await revocations.revokeIssuedBefore('sub', sub, Math.floor(Date.now() / 1000), revokedBeforeLifetime);
+}
+
+export function createUserRoutes(deps: { db: Database; revocations: RevocationStore }): Router {
   const router = new Router({ prefix: '/users' });
 
   router.post('/', async function createUser(ctx) {
@@ -126,11 +132,14 @@ export function createUserRoutes(deps: { db: Database }): Router {
       throw error;
     }
     if (!updated) throw notFound('no user with this sub');
+    if (updated.disabled && !user.disabled) await revokeUserTokens(deps.revocations, sub);
     ctx.body = present(updated);
   });
 
   router.delete('/:sub', async function removeUser(ctx) {
-    if (!(await deleteUser(deps.db, subParam(ctx)))) throw notFound('no user with this sub');
+    const sub = subParam(ctx);
+    if (!(await deleteUser(deps.db, sub))) throw notFound('no user with this sub');
+    await revokeUserTokens(deps.revocations, sub);
     ctx.status = 204;
   });
 

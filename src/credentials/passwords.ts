@@ -37,5 +37,6 @@ export async function verifyPassword(storedHash: string | undefined, password: s
 
 /** True when a hash was made with other parameters than today's, so a login should re-hash it. */
 export function passwordNeedsRehash(storedHash: string): boolean {
-  return argon2.needsRehash(storedHash, passwordHashOptions);
+  // needsRehash compares version and cost parameters only, not the variant (argon2i / argon2d).
+  return !storedHash.startsWith('$argon2id$') || argon2.needsRehash(storedHash, passwordHashOptions);
 }

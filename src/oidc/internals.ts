@@ -2,6 +2,10 @@
 // Keep it small; each patch names the upstream code it replaces.
 import crypto from 'node:crypto';
 import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import introspectionActions from 'oidc-provider/lib/actions/introspection.js';
+import revocationActions from 'oidc-provider/lib/actions/revocation.js';
+import rejectStructuredTokens from 'oidc-provider/lib/shared/reject_structured_tokens.js';
 import { clientSecretMatches } from '../credentials/client-secrets.js';
 import type { EphemeralStore } from '../stores/ephemeral/types.js';
 
@@ -56,4 +60,41 @@ export function applyProviderPatches(provider: Provider, store: EphemeralStore):
   compareSecretsAsDigests(provider);
   alwaysIncludeSid(provider);
   makeReplayDetectionAtomic(provider, store);
+}
+
+type Middleware = (ctx: KoaContextWithOIDC, next: () => Promise<unknown>) => unknown;
+
+interface StructuredTokenHandlers {
+  revocation: Middleware;
+  introspection: Middleware;
+}
+
+const structuredTokenHandlers = new WeakMap<object, StructuredTokenHandlers>();
+
+function routeStructuredTokens(route: keyof StructuredTokenHandlers): Middleware {
+  return function handleStructuredToken(ctx, next) {
+    const handler = structuredTokenHandlers.get(ctx.oidc.provider)?.[route];
+    return handler ? handler(ctx, next) : rejectStructuredTokens(ctx, next);
+  };
+}
+
+/**
+ * The revocation and introspection endpoints refuse JWTs outright
+ * (lib/shared/reject_structured_tokens.js in lib/actions/revocation.js and introspection.js).
+ * We put a dispatcher in that slot, once per process and before any Provider is constructed
+ * (construction copies these arrays), which hands JWTs to the handlers registered for the
+ * provider serving the request and everything else on to the library.
+ */
+export function prepareStructuredTokenEndpoints(): void {
+  for (const [actions, route] of [
+    [revocationActions, 'revocation'],
+    [introspectionActions, 'introspection'],
+  ] as const) {
+    const index = actions.indexOf(rejectStructuredTokens);
+    if (index !== -1) actions[index] = routeStructuredTokens(route);
+  }
+}
+
+export function handleStructuredTokens(provider: Provider, handlers: StructuredTokenHandlers): void {
+  structuredTokenHandlers.set(provider, handlers);
 }

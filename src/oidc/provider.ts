@@ -14,7 +14,11 @@ import { clientAuthMethods, enabledJWA } from './config/client-auth.js';
 import { features } from './config/features.js';
 import { ttl } from './config/ttl.js';
 import { createLoadExistingGrant } from './consent-memory.js';
-import { applyProviderPatches } from './internals.js';
+import { applyProviderPatches, handleStructuredTokens, prepareStructuredTokenEndpoints } from './internals.js';
+import { createTokenAccessPolicy } from './token-access-policy.js';
+import { createJwtIntrospection, createJwtRevocation } from '../revocation/jwt-endpoints.js';
+import type { VerifyAccessToken } from '../revocation/access-tokens.js';
+import type { RevocationStore } from '../stores/revocations/types.js';
 import { firstPartyMetadata } from './config/client-metadata-extra.js';
 import { logoutPages } from './config/logout-pages.js';
 
@@ -26,13 +30,16 @@ export interface ProviderDeps {
   keys: KeyMaterial;
   views: Views;
   log: Logger;
+  revocations: RevocationStore;
+  verifyAccessToken: VerifyAccessToken;
 }
 
 /** Seconds of clock skew tolerated between us and clients (the library's default is 15). */
-const clockTolerance = 5;
+export const clockTolerance = 5;
 
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, views } = deps;
+  const policy = createTokenAccessPolicy(deps.catalog);
   const configuration = {
     adapter: createAdapterFactory({ store: deps.store, catalog: deps.catalog, clockTolerance }),
     findAccount: createFindAccount(deps.db),
@@ -46,6 +53,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     scopes,
     features: features(
       { catalog: deps.catalog, issuer: config.issuer, adminTokenTtl: config.adminTokenTtl },
+      policy,
       logoutPages(views),
     ),
     loadExistingGrant: createLoadExistingGrant(deps.db),
@@ -80,9 +88,15 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
   } as unknown as Configuration;
 
+  prepareStructuredTokenEndpoints();
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
   applyProviderPatches(provider, deps.store);
+  const jwtEndpointDeps = { verifyAccessToken: deps.verifyAccessToken, revocations: deps.revocations, ...policy };
+  handleStructuredTokens(provider, {
+    revocation: createJwtRevocation(jwtEndpointDeps),
+    introspection: createJwtIntrospection(jwtEndpointDeps),
+  });
 
   provider.on('server_error', (_ctx, error) => deps.log.error({ err: error }, 'oidc-provider server_error'));
   return provider;

@@ -6,7 +6,16 @@ import { openDatabase } from '../../src/stores/database.js';
 import { defaultMigrationsDir, listMigrations, migrate } from '../../src/stores/migrate.js';
 import { createPgliteDatabase, createPostgresDatabase } from '../helpers/stores.js';
 
-const expectedTables = ['clients', 'ephemeral_records', 'resources', 'schema_migrations', 'users'];
+const expectedTables = [
+  'clients',
+  'consents',
+  'ephemeral_records',
+  'resources',
+  'revoked_before',
+  'revoked_tokens',
+  'schema_migrations',
+  'users',
+];
 
 async function tablesOf(db: { query<R>(sql: string): Promise<R[]> }): Promise<string[]> {
   const rows = await db.query<{ table_name: string }>(

@@ -1,0 +1,42 @@
+// POST /admin/revocations: {jti} | {sub} | {client_id} | {grant_id}. From the moment this
+// answers, every matching token is refused at introspection and by the admin API on every
+// instance; stored records of a grant (refresh tokens, codes, opaque tokens) are deleted.
+import Router from '@koa/router';
+import { z } from 'zod';
+import { badRequest } from '../http/errors.js';
+import { readJsonBody } from '../http/json-body.js';
+import type { EphemeralStore } from '../stores/ephemeral/types.js';
+import { revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
+import { describeIssue } from './client-schema.js';
+
+const id = z.string().min(1).max(256);
+const schema = z.union([
+  z.strictObject({ jti: id }),
+  z.strictObject({ sub: id }),
+  z.strictObject({ client_id: id }),
+  z.strictObject({ grant_id: id }),
+]);
+
+export function createRevocationRoutes(deps: { revocations: RevocationStore; store: EphemeralStore }): Router {
+  const router = new Router({ prefix: '/revocations' });
+  router.post('/', async function revoke(ctx) {
+    const parsed = schema.safeParse(await readJsonBody(ctx));
+    if (!parsed.success) {
+      throw badRequest(`give exactly one of jti, sub, client_id, grant_id (${describeIssue(parsed.error)})`);
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const body = parsed.data;
+    if ('jti' in body) {
+      await deps.revocations.revokeToken(body.jti, now + revokedBeforeLifetime);
+    } else if ('sub' in body) {
+      await deps.revocations.revokeIssuedBefore('sub', body.sub, now, revokedBeforeLifetime);
+    } else if ('client_id' in body) {
+      await deps.revocations.revokeIssuedBefore('client', body.client_id, now, revokedBeforeLifetime);
+    } else {
+      await deps.revocations.revokeIssuedBefore('grant', body.grant_id, now, revokedBeforeLifetime);
+      await deps.store.revokeByGrantId(body.grant_id);
+    }
+    ctx.body = { revoked: body, revoked_at: now };
+  });
+  return router;
+}

@@ -1,0 +1,53 @@
+// Verifies that a string is an RFC 9068 access token of ours (our keys, our issuer, at+jwt,
+// unexpired) and reads the identity the revocation state is keyed by.
+import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { toPublicJwk } from '../keys/keystore.js';
+import { accessTokenSigningAlg } from '../oidc/config/resource-indicators.js';
+import type { TokenIdentity } from '../stores/revocations/types.js';
+
+export interface AccessTokenClaims extends JWTPayload {
+  jti: string;
+  iat: number;
+  exp: number;
+  client_id?: string;
+  scope?: string;
+}
+
+export type VerifiedAccessToken =
+  | { ok: true; claims: AccessTokenClaims }
+  | { ok: false; reason: 'expired' | 'invalid' };
+
+/** True when the string looks like a JWS at all (three base64url parts). */
+export function looksLikeJwt(token: string): boolean {
+  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
+}
+
+export function createAccessTokenVerifier(options: { issuer: string; signingKeys: readonly JWK[]; clockTolerance: number }) {
+  const jwks = createLocalJWKSet({ keys: options.signingKeys.map(toPublicJwk) });
+  return async function verifyAccessToken(token: string): Promise<VerifiedAccessToken> {
+    try {
+      const { payload } = await jwtVerify(token, jwks, {
+        issuer: options.issuer,
+        typ: 'at+jwt',
+        algorithms: [accessTokenSigningAlg],
+        requiredClaims: ['jti', 'iat', 'exp'],
+        clockTolerance: options.clockTolerance,
+      });
+      return { ok: true, claims: payload as AccessTokenClaims };
+    } catch (error) {
+      return { ok: false, reason: error instanceof joseErrors.JWTExpired ? 'expired' : 'invalid' };
+    }
+  };
+}
+
+export type VerifyAccessToken = ReturnType<typeof createAccessTokenVerifier>;
+
+export function tokenIdentity(claims: AccessTokenClaims): TokenIdentity {
+  return {
+    jti: claims.jti,
+    iat: claims.iat,
+    sub: claims.sub,
+    clientId: claims.client_id,
+    grantId: typeof claims.gid === 'string' ? claims.gid : undefined,
+  };
+}

@@ -1,0 +1,16 @@
+// The few oidc-provider modules below its public entry that src/oidc/internals.ts touches.
+// The package has no exports map; these paths are stable within v9 but are not public API.
+type ProviderMiddleware = (ctx: import('oidc-provider').KoaContextWithOIDC, next: () => Promise<unknown>) => unknown;
+
+declare module 'oidc-provider/lib/actions/revocation.js' {
+  const actions: ProviderMiddleware[];
+  export default actions;
+}
+declare module 'oidc-provider/lib/actions/introspection.js' {
+  const actions: ProviderMiddleware[];
+  export default actions;
+}
+declare module 'oidc-provider/lib/shared/reject_structured_tokens.js' {
+  const rejectStructuredTokens: ProviderMiddleware;
+  export default rejectStructuredTokens;
+}
