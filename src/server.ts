@@ -3,6 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
+import { createAudit } from './audit/audit.js';
 import { bootstrapAdminClient } from './bootstrap.js';
 import { createCatalog } from './catalog/catalog.js';
 import type { Config } from './config/index.js';
@@ -57,7 +58,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       clockTolerance,
     });
     const revocations = stores.revocations;
-    const provider = createProvider({ config, db, store, catalog, keys, views, log, revocations, verifyAccessToken });
+    const audit = createAudit({ db, log });
+    const provider = createProvider({ config, db, store, catalog, keys, views, log, revocations, verifyAccessToken, audit });
     const app = createApp({
       provider,
       store,

@@ -2,7 +2,12 @@
 // never silently registers a client that behaves differently from what the admin meant.
 import { z } from 'zod';
 
-export const supportedGrantTypes = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export const supportedGrantTypes = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  'urn:ietf:params:oauth:grant-type:token-exchange',
+] as const;
 export const secretAuthMethods: ReadonlySet<string> = new Set(['client_secret_basic', 'client_secret_post']);
 
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )

@@ -15,6 +15,7 @@ export interface Config {
   readonly cookieKeys: readonly string[] | undefined;
   readonly bootstrapAdmin: { readonly clientId: string; readonly clientSecret: string | undefined } | undefined;
   readonly adminTokenTtl: number;
+  readonly tokenExchangeMaxDepth: number;
   readonly trustProxy: boolean;
   readonly logLevel: string;
 }
@@ -51,6 +52,16 @@ function readSeconds(env: Env, name: string, fallback: number, min: number, max:
   const value = Number(raw);
   if (!/^\d+$/.test(raw) || value < min || value > max) {
     throw new ConfigError(name, `must be a whole number of seconds from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function readInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
   }
   return value;
 }
@@ -158,6 +169,7 @@ export function loadConfig(env: Env = process.env): Config {
     cookieKeys: readCookieKeys(env),
     bootstrapAdmin: readBootstrapAdmin(env),
     adminTokenTtl: readSeconds(env, 'ADMIN_TOKEN_TTL', 300, 30, 3600),
+    tokenExchangeMaxDepth: readInteger(env, 'TOKEN_EXCHANGE_MAX_DEPTH', 5, 1, 20),
     trustProxy: trustProxy === 'true',
     logLevel,
   });

@@ -3,11 +3,27 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Catalog } from '../catalog/catalog.js';
 import type { EphemeralStore, Payload } from '../stores/ephemeral/types.js';
+import { revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
 import { toProviderClientMetadata } from './client-metadata.js';
+
+interface AdapterDeps {
+  store: EphemeralStore;
+  catalog: Catalog;
+  revocations: RevocationStore;
+  clockTolerance: number;
+}
+
+// Revoking a grant deletes its stored records and marks its JWT access tokens (which carry the
+// grant as `gid`) revoked, so a replayed code or refresh token takes everything down with it.
+async function revokeGrant(deps: AdapterDeps, grantId: string): Promise<void> {
+  await deps.revocations.revokeIssuedBefore('grant', grantId, Math.floor(Date.now() / 1000), revokedBeforeLifetime);
+  await deps.store.revokeByGrantId(grantId);
+}
 
 // Records outlive their nominal expiry by the clock tolerance, as the library's own adapter does,
 // so a token it still accepts within the tolerance is still found.
-function ephemeralAdapter(store: EphemeralStore, model: string, clockTolerance: number): Adapter {
+function ephemeralAdapter(deps: AdapterDeps, model: string): Adapter {
+  const { store, clockTolerance } = deps;
   return {
     upsert: (id, payload, expiresIn) =>
       store.upsert(model, id, payload as Payload, expiresIn === undefined ? undefined : expiresIn + clockTolerance),
@@ -15,14 +31,14 @@ function ephemeralAdapter(store: EphemeralStore, model: string, clockTolerance: 
     findByUid: (uid) => store.findByUid(model, uid) as Promise<AdapterPayload | undefined>,
     findByUserCode: (userCode) => store.findByUserCode(model, userCode) as Promise<AdapterPayload | undefined>,
     destroy: (id) => store.destroy(model, id),
-    revokeByGrantId: (grantId) => store.revokeByGrantId(grantId),
+    revokeByGrantId: (grantId) => revokeGrant(deps, grantId),
     // The library checks `consumed` and then calls consume() (find-then-act). Two parallel
     // redemptions both pass its check; the store's atomic consume lets exactly one through, and
     // the loser is treated as a replay: the grant is revoked (RFC 9700 §4.2.4, §4.14.2).
     async consume(id) {
       if (await store.consume(model, id)) return;
       const record = await store.find(model, id);
-      if (typeof record?.grantId === 'string') await store.revokeByGrantId(record.grantId);
+      if (typeof record?.grantId === 'string') await revokeGrant(deps, record.grantId);
       throw new errors.InvalidGrant('grant already consumed');
     },
   };
@@ -46,18 +62,14 @@ function clientAdapter(catalog: Catalog): Adapter {
   };
 }
 
-export function createAdapterFactory(deps: {
-  store: EphemeralStore;
-  catalog: Catalog;
-  clockTolerance: number;
-}): (model: string) => Adapter {
+export function createAdapterFactory(deps: AdapterDeps): (model: string) => Adapter {
   const client = clientAdapter(deps.catalog);
   const adapters = new Map<string, Adapter>();
   return (model) => {
     if (model === 'Client') return client;
     let adapter = adapters.get(model);
     if (!adapter) {
-      adapter = ephemeralAdapter(deps.store, model, deps.clockTolerance);
+      adapter = ephemeralAdapter(deps, model);
       adapters.set(model, adapter);
     }
     return adapter;

@@ -16,6 +16,9 @@ import { ttl } from './config/ttl.js';
 import { createLoadExistingGrant } from './consent-memory.js';
 import { applyProviderPatches, handleStructuredTokens, prepareStructuredTokenEndpoints } from './internals.js';
 import { createTokenAccessPolicy } from './token-access-policy.js';
+import { extraTokenClaims } from './config/extra-token-claims.js';
+import { registerTokenExchange } from './grants/token-exchange.js';
+import type { Audit } from '../audit/audit.js';
 import { createJwtIntrospection, createJwtRevocation } from '../revocation/jwt-endpoints.js';
 import type { VerifyAccessToken } from '../revocation/access-tokens.js';
 import type { RevocationStore } from '../stores/revocations/types.js';
@@ -32,6 +35,7 @@ export interface ProviderDeps {
   log: Logger;
   revocations: RevocationStore;
   verifyAccessToken: VerifyAccessToken;
+  audit: Audit;
 }
 
 /** Seconds of clock skew tolerated between us and clients (the library's default is 15). */
@@ -41,7 +45,8 @@ export function createProvider(deps: ProviderDeps): Provider {
   const { config, views } = deps;
   const policy = createTokenAccessPolicy(deps.catalog);
   const configuration = {
-    adapter: createAdapterFactory({ store: deps.store, catalog: deps.catalog, clockTolerance }),
+    adapter: createAdapterFactory({ store: deps.store, catalog: deps.catalog, revocations: deps.revocations, clockTolerance }),
+    extraTokenClaims,
     findAccount: createFindAccount(deps.db),
     jwks: { keys: deps.keys.signingKeys.map((key) => ({ ...key })) },
     cookies: {
@@ -93,6 +98,14 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.proxy = config.trustProxy;
   applyProviderPatches(provider, deps.store);
   const jwtEndpointDeps = { verifyAccessToken: deps.verifyAccessToken, revocations: deps.revocations, ...policy };
+  registerTokenExchange(provider, {
+    provider,
+    catalog: deps.catalog,
+    audit: deps.audit,
+    revocations: deps.revocations,
+    verifyAccessToken: deps.verifyAccessToken,
+    maxChainDepth: config.tokenExchangeMaxDepth,
+  });
   handleStructuredTokens(provider, {
     revocation: createJwtRevocation(jwtEndpointDeps),
     introspection: createJwtIntrospection(jwtEndpointDeps),

@@ -1,0 +1,103 @@
+// Reads a subject or actor token presented for token exchange (RFC 8693 §2.1): it must be an
+// access token this server issued, unexpired and unrevoked. JWTs are verified against our keys;
+// opaque tokens are looked up. Anything else is invalid_grant.
+import type Provider from 'oidc-provider';
+import { errors } from 'oidc-provider';
+import { looksLikeJwt, tokenIdentity, type VerifyAccessToken } from '../../revocation/access-tokens.js';
+import type { RevocationStore } from '../../stores/revocations/types.js';
+import { splitScope } from '../scopes.js';
+import { isActClaim, type ActClaim } from './delegation.js';
+
+export const tokenTypes = {
+  accessToken: 'urn:ietf:params:oauth:token-type:access_token',
+  jwt: 'urn:ietf:params:oauth:token-type:jwt',
+} as const;
+
+export interface PresentedToken {
+  sub: string;
+  clientId: string | undefined;
+  audiences: string[];
+  scopes: string[];
+  exp: number;
+  act: ActClaim | undefined;
+  /** RFC 8693 §4.4: who may act for the subject. */
+  mayAct: ActClaim | undefined;
+}
+
+export interface PresentedTokenDeps {
+  provider: Provider;
+  verifyAccessToken: VerifyAccessToken;
+  revocations: RevocationStore;
+}
+
+function audiencesOf(aud: unknown): string[] {
+  if (typeof aud === 'string') return [aud];
+  return Array.isArray(aud) ? aud.filter((value): value is string => typeof value === 'string') : [];
+}
+
+async function readJwt(deps: PresentedTokenDeps, value: string, label: string): Promise<PresentedToken> {
+  const verified = await deps.verifyAccessToken(value);
+  if (!verified.ok) {
+    throw new errors.InvalidGrant(`${label} is ${verified.reason === 'expired' ? 'expired' : 'not a valid access token of this server'}`);
+  }
+  const { claims } = verified;
+  if (typeof claims.sub !== 'string') throw new errors.InvalidGrant(`${label} has no subject`);
+  if (await deps.revocations.isRevoked(tokenIdentity(claims))) throw new errors.InvalidGrant(`${label} has been revoked`);
+  if (claims.act !== undefined && !isActClaim(claims.act)) throw new errors.InvalidGrant(`${label} has a malformed act claim`);
+  return {
+    sub: claims.sub,
+    clientId: claims.client_id,
+    audiences: audiencesOf(claims.aud),
+    scopes: splitScope(claims.scope),
+    exp: claims.exp,
+    act: claims.act,
+    mayAct: isActClaim(claims.may_act) ? claims.may_act : undefined,
+  };
+}
+
+type StoredToken = {
+  accountId?: string;
+  clientId: string;
+  aud?: unknown;
+  scope?: string;
+  exp: number;
+  iat: number;
+  jti: string;
+  isExpired: boolean;
+  resourceServer?: { audience?: string };
+};
+
+async function readOpaque(deps: PresentedTokenDeps, value: string, label: string): Promise<PresentedToken> {
+  const { AccessToken, ClientCredentials } = deps.provider as unknown as {
+    AccessToken: { find(value: string): Promise<StoredToken | undefined> };
+    ClientCredentials: { find(value: string): Promise<StoredToken | undefined> };
+  };
+  const token = (await AccessToken.find(value)) ?? (await ClientCredentials.find(value));
+  if (!token || token.isExpired) throw new errors.InvalidGrant(`${label} is not an active access token of this server`);
+  const sub = token.accountId ?? token.clientId;
+  const identity = { jti: token.jti, iat: token.iat, sub, clientId: token.clientId };
+  if (await deps.revocations.isRevoked(identity)) throw new errors.InvalidGrant(`${label} has been revoked`);
+  return {
+    sub,
+    clientId: token.clientId,
+    audiences: audiencesOf(token.aud ?? token.resourceServer?.audience),
+    scopes: splitScope(token.scope),
+    exp: token.exp,
+    act: undefined,
+    mayAct: undefined,
+  };
+}
+
+export async function readPresentedToken(
+  deps: PresentedTokenDeps,
+  value: string,
+  type: string,
+  label: 'subject_token' | 'actor_token',
+): Promise<PresentedToken> {
+  if (type !== tokenTypes.accessToken && type !== tokenTypes.jwt) {
+    throw new errors.InvalidRequest(`${label}_type must be ${tokenTypes.accessToken} or ${tokenTypes.jwt}`);
+  }
+  if (looksLikeJwt(value)) return readJwt(deps, value, label);
+  if (type === tokenTypes.jwt) throw new errors.InvalidGrant(`${label} is not a JWT`);
+  return readOpaque(deps, value, label);
+}

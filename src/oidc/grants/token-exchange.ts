@@ -1,0 +1,187 @@
+// RFC 8693 token exchange, with the policy of DESIGN.md "Token exchange":
+// - the caller (already authenticated, holding this grant type) trades only tokens addressed
+//   to an API it acts for;
+// - the result is for one target API the caller may reach, with scopes inside both the caller's
+//   `scope` metadata and the target's scopes;
+// - the subject stays `sub`; the caller becomes the newest actor, earlier actors nest (§4.1);
+// - the result lives no longer than the target's TTL nor than the subject token.
+import type Provider from 'oidc-provider';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Audit } from '../../audit/audit.js';
+import type { Catalog } from '../../catalog/catalog.js';
+import type { ResourceRecord } from '../../stores/resources.js';
+import { accessTokenSigningAlg } from '../config/resource-indicators.js';
+import { setDelegationClaims } from '../config/extra-token-claims.js';
+import { splitScope } from '../scopes.js';
+import { addActor, chainDepth, chainOf } from './delegation.js';
+import { readPresentedToken, tokenTypes, type PresentedTokenDeps } from './presented-token.js';
+
+export const tokenExchangeGrantType = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+const parameters = [
+  'subject_token',
+  'subject_token_type',
+  'actor_token',
+  'actor_token_type',
+  'requested_token_type',
+  'audience',
+  'resource',
+  'scope',
+];
+
+export interface TokenExchangeDeps extends PresentedTokenDeps {
+  catalog: Catalog;
+  audit: Audit;
+  maxChainDepth: number;
+}
+
+type Params = Record<string, string | string[] | undefined>;
+
+function single(params: Params, name: string): string | undefined {
+  const value = params[name];
+  if (Array.isArray(value)) throw new errors.InvalidRequest(`${name} must be given once`);
+  return value === '' ? undefined : value;
+}
+
+function list(params: Params, name: string): string[] {
+  const value = params[name];
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+function required(params: Params, name: string): string {
+  const value = single(params, name);
+  if (!value) throw new errors.InvalidRequest(`missing required parameter '${name}'`);
+  return value;
+}
+
+/** RFC 8693 §2.1: `resource` and `audience` both name the target; we issue for exactly one API. */
+async function resolveTarget(catalog: Catalog, params: Params): Promise<ResourceRecord> {
+  const targets = new Set([...list(params, 'resource'), ...list(params, 'audience')]);
+  if (targets.size === 0) throw new errors.InvalidRequest('resource or audience is required');
+  if (targets.size > 1) throw new errors.InvalidTarget('exactly one target API may be requested');
+  const [identifier] = targets as Set<string>;
+  const api = await catalog.findResource(identifier!);
+  if (!api) throw new errors.InvalidTarget('unknown target API');
+  return api;
+}
+
+function grantedScopes(requested: string[], callerScopes: Set<string>, api: ResourceRecord): string[] {
+  const reachable = api.scopes.filter((scope) => callerScopes.has(scope));
+  if (reachable.length === 0) throw new errors.InvalidTarget('the client may not request tokens for this API');
+  for (const scope of requested) {
+    if (!callerScopes.has(scope)) throw new errors.InvalidScope('requested scope is not allowed for this client', scope);
+    if (!api.scopes.includes(scope)) throw new errors.InvalidScope('requested scope is not defined by the target API', scope);
+  }
+  return requested.length ? [...new Set(requested)] : reachable;
+}
+
+export function registerTokenExchange(provider: Provider, deps: TokenExchangeDeps): void {
+  async function exchangeToken(ctx: KoaContextWithOIDC): Promise<void> {
+    const params = ctx.oidc.params as Params;
+    const caller = ctx.oidc.client!.clientId;
+    const audit = (outcome: 'success' | 'failure', details: Record<string, unknown>, sub?: string) =>
+      deps.audit.record({ type: 'token_exchange', outcome, clientId: caller, sub, details });
+
+    let subjectSub: string | undefined;
+    try {
+      const requestedType = single(params, 'requested_token_type');
+      if (requestedType && requestedType !== tokenTypes.accessToken && requestedType !== tokenTypes.jwt) {
+        throw new errors.InvalidRequest(`requested_token_type must be ${tokenTypes.accessToken} or ${tokenTypes.jwt}`);
+      }
+      const subject = await readPresentedToken(
+        deps,
+        required(params, 'subject_token'),
+        required(params, 'subject_token_type'),
+        'subject_token',
+      );
+      subjectSub = subject.sub;
+
+      // A service may only trade tokens addressed to an API it acts for.
+      const addressedToCaller = await Promise.all(
+        subject.audiences.map(async (audience) => (await deps.catalog.findResource(audience))?.clientId === caller),
+      );
+      if (!addressedToCaller.includes(true)) {
+        throw new errors.InvalidGrant('subject_token is not addressed to an API this client acts for');
+      }
+
+      const actorToken = single(params, 'actor_token');
+      const actorTokenType = single(params, 'actor_token_type');
+      if ((actorToken === undefined) !== (actorTokenType === undefined)) {
+        throw new errors.InvalidRequest('actor_token and actor_token_type go together');
+      }
+      let actor = caller;
+      if (actorToken) {
+        const presented = await readPresentedToken(deps, actorToken, actorTokenType!, 'actor_token');
+        const belongsToCaller = presented.clientId === caller && presented.sub === caller;
+        const allowedBySubject = subject.mayAct?.sub === presented.sub;
+        if (!belongsToCaller && !allowedBySubject) {
+          throw new errors.InvalidGrant('actor_token belongs neither to the client nor to an actor the subject allows (may_act)');
+        }
+        actor = presented.sub;
+      }
+
+      const act = addActor(actor, subject.act);
+      if (chainDepth(act) > deps.maxChainDepth) {
+        throw new errors.InvalidGrant(`the delegation chain would be deeper than ${deps.maxChainDepth}`);
+      }
+
+      const api = await resolveTarget(deps.catalog, params);
+      const callerRecord = await deps.catalog.findClient(caller);
+      const scopes = grantedScopes(
+        splitScope(single(params, 'scope')),
+        new Set(splitScope(callerRecord?.metadata.scope)),
+        api,
+      );
+
+      const now = Math.floor(Date.now() / 1000);
+      const lifetime = Math.min(api.accessTokenTtl, subject.exp - now);
+      if (lifetime <= 0) throw new errors.InvalidGrant('subject_token is expired');
+
+      const { Grant, AccessToken, ResourceServer } = provider as unknown as {
+        Grant: new (init: { accountId: string; clientId: string }) => {
+          addResourceScope(resource: string, scope: string): void;
+          save(ttl: number): Promise<string>;
+        };
+        AccessToken: new (init: Record<string, unknown>) => { save(): Promise<string>; resourceServer: unknown; expiration: number };
+        ResourceServer: new (identifier: string, info: Record<string, unknown>) => unknown;
+      };
+      const grant = new Grant({ accountId: subject.sub, clientId: caller });
+      grant.addResourceScope(api.identifier, scopes.join(' '));
+      const grantId = await grant.save(lifetime);
+
+      const token = new AccessToken({
+        accountId: subject.sub,
+        client: ctx.oidc.client,
+        grantId,
+        gty: 'token_exchange',
+        scope: scopes.join(' '),
+      });
+      token.resourceServer = new ResourceServer(api.identifier, {
+        audience: api.identifier,
+        scope: api.scopes.join(' '),
+        accessTokenTTL: lifetime,
+        accessTokenFormat: api.accessTokenFormat,
+        ...(api.accessTokenFormat === 'jwt' ? { jwt: { sign: { alg: accessTokenSigningAlg } } } : {}),
+      });
+      setDelegationClaims(token, { act });
+      ctx.oidc.entity('AccessToken', token);
+      const value = await token.save();
+
+      await audit('success', { target: api.identifier, scope: scopes.join(' '), chain: chainOf(act) }, subject.sub);
+      ctx.body = {
+        access_token: value,
+        issued_token_type: tokenTypes.accessToken,
+        token_type: 'Bearer',
+        expires_in: token.expiration,
+        scope: scopes.join(' '),
+      };
+    } catch (error) {
+      if (error instanceof errors.OIDCProviderError) {
+        await audit('failure', { reason: error.error_description ?? error.message, error: error.error }, subjectSub);
+      }
+      throw error;
+    }
+  }
+
+  provider.registerGrantType(tokenExchangeGrantType, exchangeToken, parameters, ['audience', 'resource']);
+}

@@ -1,0 +1,278 @@
+// RFC 8693 token exchange down a chain of services: a user's token for API A is traded by A's
+// client for API B, and B's token for API D, with nested `act` claims; and every refusal.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose';
+import { adminRequest, basicAuth, createUser, getAdminToken } from '../helpers/admin.js';
+import { BrowserlessUser } from '../helpers/http-login.js';
+import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
+
+const exchangeGrant = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const accessTokenType = 'urn:ietf:params:oauth:token-type:access_token';
+const callback = 'https://web.example.test/callback';
+const apis = {
+  a: 'https://a.api.test',
+  b: 'https://b.api.test',
+  c: 'https://c.api.test',
+  d: 'https://d.api.test',
+};
+
+describe(`token exchange (${storesLabel})`, () => {
+  let env: TestEnvironment;
+  let server: TestServer;
+  const secrets: Record<string, string> = {};
+  let userToken: string;
+  let userSub: string;
+
+  async function token(clientId: string, body: Record<string, string | string[]>, url = server.url) {
+    const form = new URLSearchParams();
+    for (const [name, value] of Object.entries(body)) {
+      for (const item of Array.isArray(value) ? value : [value]) form.append(name, item);
+    }
+    const response = await fetch(`${url}/token`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(clientId, secrets[clientId]!) },
+      body: form,
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, string> };
+  }
+
+  function exchange(clientId: string, subjectToken: string, extra: Record<string, string | string[]> = {}) {
+    return token(clientId, {
+      grant_type: exchangeGrant,
+      subject_token: subjectToken,
+      subject_token_type: accessTokenType,
+      ...extra,
+    });
+  }
+
+  async function verify(value: string, audience: string): Promise<JWTPayload> {
+    const jwks = createRemoteJWKSet(new URL(`${server.issuer}/jwks`));
+    return (await jwtVerify(value, jwks, { issuer: server.issuer, audience, typ: 'at+jwt' })).payload;
+  }
+
+  before(async () => {
+    env = await createTestEnvironment();
+    server = await env.start();
+    const admin = await getAdminToken(server.url);
+    const service = async (name: string, scope: string, grants = ['client_credentials', exchangeGrant]) => {
+      const created = await adminRequest(server.url, admin, 'POST', '/admin/clients', {
+        client_id: name,
+        grant_types: grants,
+        ...(scope ? { scope } : {}),
+      });
+      secrets[name] = created.client_secret as string;
+    };
+    // APIs first (clients may only hold scopes an API defines), then their clients, then the
+    // link: each API is served by the client named after it (api<x>), which may trade tokens
+    // addressed to it.
+    const apiBody = (name: string) => ({ scopes: [`${name}.r`, `${name}.w`], access_token_ttl: name === 'd' ? 120 : 600 });
+    for (const [name, identifier] of Object.entries(apis)) {
+      await adminRequest(server.url, admin, 'POST', '/admin/resources', { identifier, ...apiBody(name) });
+    }
+    await service('apia', 'b.r c.r');
+    await service('apib', 'd.r');
+    await service('apic', '');
+    await service('apid', '');
+    await service('no-exchange', 'b.r', ['client_credentials']);
+    for (const [name, identifier] of Object.entries(apis)) {
+      await adminRequest(server.url, admin, 'PUT', `/admin/resources/${encodeURIComponent(identifier)}`, {
+        ...apiBody(name),
+        client_id: `api${name}`,
+      });
+    }
+
+    const web = await adminRequest(server.url, admin, 'POST', '/admin/clients', {
+      client_id: 'web',
+      grant_types: ['authorization_code'],
+      redirect_uris: [callback],
+      scope: 'openid a.r',
+      first_party: true,
+    });
+    secrets.web = web.client_secret as string;
+    userSub = await createUser(server.url, admin, { username: 'dana', password: 'dana password 1' });
+
+    const verifier = crypto.randomBytes(32).toString('base64url');
+    const url = new URL(`${server.url}/auth`);
+    url.search = new URLSearchParams({
+      client_id: 'web',
+      response_type: 'code',
+      redirect_uri: callback,
+      scope: 'openid a.r',
+      resource: apis.a,
+      code_challenge: crypto.createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString();
+    const redirect = await new BrowserlessUser(callback).authorize(url.href, 'dana', 'dana password 1');
+    const issued = await token('web', {
+      grant_type: 'authorization_code',
+      code: redirect.searchParams.get('code')!,
+      code_verifier: verifier,
+      redirect_uri: callback,
+      resource: apis.a,
+    });
+    assert.equal(issued.status, 200, JSON.stringify(issued.body));
+    userToken = issued.body.access_token!;
+    assert.equal(decodeJwt(userToken).aud, apis.a);
+  });
+
+  after(() => env.cleanup());
+
+  it('trades A → B → D with nested act claims, narrowing scope and lifetime', async () => {
+    const toB = await exchange('apia', userToken, { resource: apis.b, scope: 'b.r' });
+    assert.equal(toB.status, 200, JSON.stringify(toB.body));
+    assert.equal(toB.body.issued_token_type, accessTokenType);
+    assert.equal(toB.body.token_type, 'Bearer');
+    const b = await verify(toB.body.access_token!, apis.b);
+    assert.equal(b.sub, userSub);
+    assert.equal(b.client_id, 'apia');
+    assert.equal(b.scope, 'b.r');
+    assert.deepEqual(b.act, { sub: 'apia' });
+
+    const toD = await exchange('apib', toB.body.access_token!, { audience: apis.d });
+    assert.equal(toD.status, 200, JSON.stringify(toD.body));
+    const d = await verify(toD.body.access_token!, apis.d);
+    assert.equal(d.sub, userSub);
+    assert.equal(d.client_id, 'apib');
+    assert.equal(d.scope, 'd.r');
+    assert.deepEqual(d.act, { sub: 'apib', act: { sub: 'apia' } });
+    assert.ok(d.exp! - d.iat! <= 120, 'no longer than the target API TTL');
+    assert.ok(d.exp! <= b.exp!, 'never outlives the subject token');
+    assert.ok(b.exp! <= decodeJwt(userToken).exp!, 'never outlives the subject token');
+  });
+
+  it('exchanges for C as well, and introspection shows act to the caller', async () => {
+    const toC = await exchange('apia', userToken, { resource: apis.c });
+    assert.equal(toC.status, 200, JSON.stringify(toC.body));
+    const introspection = await fetch(`${server.url}/token/introspection`, {
+      method: 'POST',
+      headers: { authorization: basicAuth('apia', secrets.apia!) },
+      body: new URLSearchParams({ token: toC.body.access_token! }),
+    });
+    const answer = (await introspection.json()) as Record<string, unknown>;
+    assert.equal(answer.active, true);
+    assert.deepEqual(answer.act, { sub: 'apia' });
+    assert.equal(answer.sub, userSub);
+  });
+
+  const refusals: [string, () => Promise<{ status: number; body: Record<string, string> }>, string][] = [
+    ['a token not addressed to an API the caller acts for', () => exchange('apib', userToken, { resource: apis.d }), 'invalid_grant'],
+    ['a target the caller may not reach', () => exchange('apia', userToken, { resource: apis.d }), 'invalid_target'],
+    ['an unknown target', () => exchange('apia', userToken, { resource: 'https://nowhere.test' }), 'invalid_target'],
+    ['two different targets', () => exchange('apia', userToken, { resource: apis.b, audience: apis.c }), 'invalid_target'],
+    ['a scope the target does not define', () => exchange('apia', userToken, { resource: apis.b, scope: 'c.r' }), 'invalid_scope'],
+    ['a scope beyond the caller', () => exchange('apia', userToken, { resource: apis.b, scope: 'b.w' }), 'invalid_scope'],
+    ['no target', () => exchange('apia', userToken), 'invalid_request'],
+    ['no subject token', () => token('apia', { grant_type: exchangeGrant, subject_token_type: accessTokenType, resource: apis.b }), 'invalid_request'],
+    ['an unsupported subject token type', () => exchange('apia', userToken, { resource: apis.b, subject_token_type: 'urn:ietf:params:oauth:token-type:id_token' }), 'invalid_request'],
+    ['a malformed subject token', () => exchange('apia', 'not-a-token', { resource: apis.b }), 'invalid_grant'],
+    ['a forged subject token', () => exchange('apia', forgedToken(), { resource: apis.b }), 'invalid_grant'],
+    ['an actor token without its type', () => exchange('apia', userToken, { resource: apis.b, actor_token: userToken }), 'invalid_request'],
+    ['an actor token that is not the caller\'s', () => exchange('apia', userToken, { resource: apis.b, actor_token: userToken, actor_token_type: accessTokenType }), 'invalid_grant'],
+  ];
+
+  function forgedToken(): string {
+    const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url');
+    const payload = Buffer.from(JSON.stringify({ ...decodeJwt(userToken) })).toString('base64url');
+    return `${header}.${payload}.`;
+  }
+
+  for (const [label, call, error] of refusals) {
+    it(`refuses ${label} with ${error}`, async () => {
+      const result = await call();
+      assert.equal(result.status, 400, JSON.stringify(result.body));
+      assert.equal(result.body.error, error, JSON.stringify(result.body));
+      assert.equal(result.body.access_token, undefined);
+    });
+  }
+
+  it('refuses a client that does not hold the token-exchange grant type', async () => {
+    const result = await exchange('no-exchange', userToken, { resource: apis.b });
+    assert.ok(result.status === 400 || result.status === 401, `status ${result.status}`);
+    assert.ok(['unauthorized_client', 'invalid_request'].includes(result.body.error!), JSON.stringify(result.body));
+    assert.equal(result.body.access_token, undefined);
+  });
+
+  it('accepts an actor token that belongs to the caller', async () => {
+    const own = await token('apia', { grant_type: 'client_credentials', resource: apis.b });
+    assert.equal(own.status, 200, JSON.stringify(own.body));
+    const result = await exchange('apia', userToken, {
+      resource: apis.b,
+      actor_token: own.body.access_token!,
+      actor_token_type: accessTokenType,
+    });
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    assert.deepEqual(decodeJwt(result.body.access_token!).act, { sub: 'apia' });
+  });
+
+  it('refuses a revoked subject token', async () => {
+    const toB = await exchange('apia', userToken, { resource: apis.b });
+    const revoked = await fetch(`${server.url}/token/revocation`, {
+      method: 'POST',
+      headers: { authorization: basicAuth('apia', secrets.apia!) },
+      body: new URLSearchParams({ token: toB.body.access_token! }),
+    });
+    assert.equal(revoked.status, 200);
+    const result = await exchange('apib', toB.body.access_token!, { resource: apis.d });
+    assert.equal(result.body.error, 'invalid_grant');
+  });
+});
+
+describe(`token exchange chain depth limit (${storesLabel})`, () => {
+  let env: TestEnvironment;
+  let server: TestServer;
+  const secrets: Record<string, string> = {};
+
+  before(async () => {
+    env = await createTestEnvironment();
+    server = await env.start({ TOKEN_EXCHANGE_MAX_DEPTH: '1' });
+    const admin = await getAdminToken(server.url);
+    for (const name of ['b', 'c', 'd']) {
+      await adminRequest(server.url, admin, 'POST', '/admin/resources', { identifier: apis[name as 'b'], scopes: [`${name}.r`] });
+    }
+    for (const [name, scope] of [['apia', 'b.r'], ['apib', 'd.r'], ['apid', 'c.r']] as const) {
+      const created = await adminRequest(server.url, admin, 'POST', '/admin/clients', {
+        client_id: name,
+        grant_types: ['client_credentials', exchangeGrant],
+        scope,
+      });
+      secrets[name] = created.client_secret as string;
+    }
+    await adminRequest(server.url, admin, 'PUT', `/admin/resources/${encodeURIComponent(apis.b)}`, { scopes: ['b.r'], client_id: 'apib' });
+    await adminRequest(server.url, admin, 'PUT', `/admin/resources/${encodeURIComponent(apis.d)}`, { scopes: ['d.r'], client_id: 'apid' });
+  });
+
+  after(() => env.cleanup());
+
+  async function token(clientId: string, body: Record<string, string>) {
+    const response = await fetch(`${server.url}/token`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(clientId, secrets[clientId]!) },
+      body: new URLSearchParams(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, string> };
+  }
+
+  it('allows one hop and refuses the second with TOKEN_EXCHANGE_MAX_DEPTH=1', async () => {
+    const start = await token('apia', { grant_type: 'client_credentials', resource: apis.b });
+    assert.equal(start.status, 200, JSON.stringify(start.body));
+    const hop1 = await token('apib', {
+      grant_type: exchangeGrant,
+      subject_token: start.body.access_token!,
+      subject_token_type: accessTokenType,
+      resource: apis.d,
+    });
+    assert.equal(hop1.status, 200, JSON.stringify(hop1.body));
+    assert.deepEqual(decodeJwt(hop1.body.access_token!).act, { sub: 'apib' });
+    const hop2 = await token('apid', {
+      grant_type: exchangeGrant,
+      subject_token: hop1.body.access_token!,
+      subject_token_type: accessTokenType,
+      resource: apis.c,
+    });
+    assert.equal(hop2.status, 400, JSON.stringify(hop2.body));
+    assert.equal(hop2.body.error, 'invalid_grant');
+    assert.equal(hop2.body.access_token, undefined);
+  });
+});
