@@ -16,6 +16,10 @@ export interface Config {
   readonly bootstrapAdmin: { readonly clientId: string; readonly clientSecret: string | undefined } | undefined;
   readonly adminTokenTtl: number;
   readonly tokenExchangeMaxDepth: number;
+  readonly clientAssertionMaxLifetime: number;
+  readonly clientAssertionAcceptTokenEndpointAudience: boolean;
+  readonly jwksUriAllowPrivate: boolean;
+  readonly jwksUriMinRefetchInterval: number;
   readonly trustProxy: boolean;
   readonly logLevel: string;
 }
@@ -64,6 +68,12 @@ function readInteger(env: Env, name: string, fallback: number, min: number, max:
     throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+function readBoolean(env: Env, name: string): boolean {
+  const raw = read(env, name) ?? 'false';
+  if (raw !== 'true' && raw !== 'false') throw new ConfigError(name, `must be "true" or "false", got "${raw}"`);
+  return raw === 'true';
 }
 
 function isLoopbackHost(hostname: string): boolean {
@@ -152,10 +162,6 @@ export function loadConfig(env: Env = process.env): Config {
   if (!logLevels.has(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of ${[...logLevels].join(', ')}`);
   }
-  const trustProxy = read(env, 'TRUST_PROXY') ?? 'false';
-  if (trustProxy !== 'true' && trustProxy !== 'false') {
-    throw new ConfigError('TRUST_PROXY', 'must be "true" or "false"');
-  }
   return Object.freeze({
     port,
     host: read(env, 'HOST') ?? '0.0.0.0',
@@ -170,7 +176,11 @@ export function loadConfig(env: Env = process.env): Config {
     bootstrapAdmin: readBootstrapAdmin(env),
     adminTokenTtl: readSeconds(env, 'ADMIN_TOKEN_TTL', 300, 30, 3600),
     tokenExchangeMaxDepth: readInteger(env, 'TOKEN_EXCHANGE_MAX_DEPTH', 5, 1, 20),
-    trustProxy: trustProxy === 'true',
+    clientAssertionMaxLifetime: readSeconds(env, 'CLIENT_ASSERTION_MAX_LIFETIME', 300, 10, 3600),
+    clientAssertionAcceptTokenEndpointAudience: readBoolean(env, 'CLIENT_ASSERTION_ACCEPT_TOKEN_ENDPOINT_AUD'),
+    jwksUriAllowPrivate: readBoolean(env, 'JWKS_URI_ALLOW_PRIVATE'),
+    jwksUriMinRefetchInterval: readSeconds(env, 'JWKS_URI_MIN_REFETCH_INTERVAL', 10, 1, 600),
+    trustProxy: readBoolean(env, 'TRUST_PROXY'),
     logLevel,
   });
 }

@@ -56,9 +56,63 @@ function alwaysIncludeSid(provider: Provider): void {
   Client.prototype.includeSid = () => true;
 }
 
-export function applyProviderPatches(provider: Provider, store: EphemeralStore): void {
+interface PatchableClientKeyStore {
+  jwksUri?: string;
+  freshUntil?: number;
+  fresh(): boolean;
+  refresh(): Promise<void>;
+  selectForVerify(options: unknown): unknown[];
+}
+
+/**
+ * jwks_uri keys (RFC 7591 §2): the library refetches a client's JWKS only when verification
+ * fails *and* its copy is older than the cache lifetime (at least 60 s), so a client that rolls
+ * over to a new key is refused for up to a minute, and a key removed at the client keeps
+ * working until a verification fails. We refetch on an unknown key at most once per
+ * `minRefetchSeconds`, and start a background refetch once the cache lifetime has passed.
+ * Replaces lib/models/client.js ClientKeyStore `fresh` (and wraps `refresh`, `selectForVerify`).
+ */
+function refetchClientJwksOnUnknownKey(provider: Provider, minRefetchSeconds: number): void {
+  const Client = (provider as unknown as { Client: new (metadata: Record<string, unknown>) => { asymmetricKeyStore: object } }).Client;
+  const probe = new Client({
+    client_id: 'portcullis-jwks-probe',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks_uri: 'https://jwks.invalid/jwks',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+  });
+  const prototype = Object.getPrototypeOf(probe.asymmetricKeyStore) as PatchableClientKeyStore;
+  const lastAttempt = new WeakMap<object, number>();
+  const now = () => Math.floor(Date.now() / 1000);
+  const originalRefresh = prototype.refresh;
+  const originalSelect = prototype.selectForVerify;
+
+  prototype.fresh = function fresh(this: PatchableClientKeyStore) {
+    if (!this.jwksUri) return true;
+    const attempted = lastAttempt.get(this);
+    return attempted !== undefined && now() - attempted < minRefetchSeconds;
+  };
+  prototype.refresh = async function refresh(this: PatchableClientKeyStore) {
+    if (this.fresh()) return;
+    try {
+      await originalRefresh.call(this);
+    } finally {
+      lastAttempt.set(this, now());
+    }
+  };
+  prototype.selectForVerify = function selectForVerify(this: PatchableClientKeyStore, options: unknown) {
+    if (this.jwksUri && this.freshUntil !== undefined && this.freshUntil <= now() && !this.fresh()) {
+      this.refresh().catch(() => {});
+    }
+    return originalSelect.call(this, options);
+  };
+}
+
+export function applyProviderPatches(provider: Provider, store: EphemeralStore, options: { jwksMinRefetchSeconds: number }): void {
   compareSecretsAsDigests(provider);
   alwaysIncludeSid(provider);
+  refetchClientJwksOnUnknownKey(provider, options.jwksMinRefetchSeconds);
   makeReplayDetectionAtomic(provider, store);
 }
 

@@ -1,6 +1,8 @@
 // The only `new Provider()`. Configuration is assembled from the modules in ./config, one
 // concern each; unsafe library defaults are overridden there (OIDC-PROVIDER-NOTES.md).
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { decodeJwt } from 'jose';
+import { createClientAssertionCheck } from './config/client-assertions.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Config } from '../config/index.js';
 import type { Views } from '../http/views.js';
@@ -41,6 +43,34 @@ export interface ProviderDeps {
 /** Seconds of clock skew tolerated between us and clients (the library's default is 15). */
 export const clockTolerance = 5;
 
+function allowPrivateAddresses(url: string | URL, options: RequestInit & { dispatcher?: unknown }): Promise<Response> {
+  const { dispatcher: _ssrfGuard, ...rest } = options;
+  return globalThis.fetch(url, rest);
+}
+
+// Every refused client assertion is a security event (a stolen key, a replay, a confused client).
+function auditRefusedAssertions(provider: Provider, audit: Audit): void {
+  const record = (ctx: KoaContextWithOIDC, error: Error) => {
+    const params = ctx.oidc?.params as Record<string, unknown> | undefined;
+    if (!(error instanceof errors.InvalidClientAuth) || typeof params?.client_assertion !== 'string') return;
+    let clientId: string | undefined;
+    try {
+      clientId = decodeJwt(params.client_assertion).sub;
+    } catch {
+      clientId = undefined;
+    }
+    void audit.record({
+      type: 'client_assertion_refused',
+      outcome: 'failure',
+      clientId,
+      details: { reason: (error as { error_detail?: string }).error_detail ?? error.message, endpoint: ctx.oidc?.route },
+    });
+  };
+  provider.on('grant.error', record);
+  provider.on('introspection.error', record);
+  provider.on('revocation.error', record);
+}
+
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, views } = deps;
   const policy = createTokenAccessPolicy(deps.catalog);
@@ -65,6 +95,18 @@ export function createProvider(deps: ProviderDeps): Provider {
     extraClientMetadata: firstPartyMetadata,
     clientAuthMethods,
     enabledJWA,
+    assertJwtClientAuthClaimsAndHeader: createClientAssertionCheck({
+      issuer: config.issuer,
+      tokenEndpoint: `${config.issuer}/token`,
+      acceptTokenEndpointAudience: config.clientAssertionAcceptTokenEndpointAudience,
+      maxLifetime: config.clientAssertionMaxLifetime,
+      clockTolerance,
+    }),
+    // jwks_uri and other client URLs: the library's fetch refuses special-use addresses
+    // (loopback, private, link-local) and times out after 2.5 s; JWKS_URI_ALLOW_PRIVATE lifts
+    // the address check for development and tests.
+    ...(config.jwksUriAllowPrivate ? { fetch: allowPrivateAddresses } : {}),
+    fetchResponseBodyLimits: { jwks_uri: 64 * 1024, sector_identifier_uri: 64 * 1024, 'client_id metadata document': 5 * 1024 },
     responseTypes: ['code'],
     // PKCE (RFC 7636) with S256 for every client, public or confidential (RFC 9700 §2.1.1).
     pkce: { required: () => true },
@@ -96,7 +138,8 @@ export function createProvider(deps: ProviderDeps): Provider {
   prepareStructuredTokenEndpoints();
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
-  applyProviderPatches(provider, deps.store);
+  applyProviderPatches(provider, deps.store, { jwksMinRefetchSeconds: config.jwksUriMinRefetchInterval });
+  auditRefusedAssertions(provider, deps.audit);
   const jwtEndpointDeps = { verifyAccessToken: deps.verifyAccessToken, revocations: deps.revocations, ...policy };
   registerTokenExchange(provider, {
     provider,
