@@ -30,6 +30,14 @@ export interface PresentedTokenDeps {
   revocations: RevocationStore;
 }
 
+// The library's InvalidGrant hides its detail behind "grant request is invalid"; ours names the
+// policy that refused the exchange (never a token or a secret), which a developer needs.
+export function refused(detail: string): errors.InvalidGrant {
+  const error = new errors.InvalidGrant(detail);
+  error.error_description = detail;
+  return error;
+}
+
 function audiencesOf(aud: unknown): string[] {
   if (typeof aud === 'string') return [aud];
   return Array.isArray(aud) ? aud.filter((value): value is string => typeof value === 'string') : [];
@@ -38,12 +46,12 @@ function audiencesOf(aud: unknown): string[] {
 async function readJwt(deps: PresentedTokenDeps, value: string, label: string): Promise<PresentedToken> {
   const verified = await deps.verifyAccessToken(value);
   if (!verified.ok) {
-    throw new errors.InvalidGrant(`${label} is ${verified.reason === 'expired' ? 'expired' : 'not a valid access token of this server'}`);
+    throw refused(`${label} is ${verified.reason === 'expired' ? 'expired' : 'not a valid access token of this server'}`);
   }
   const { claims } = verified;
-  if (typeof claims.sub !== 'string') throw new errors.InvalidGrant(`${label} has no subject`);
-  if (await deps.revocations.isRevoked(tokenIdentity(claims))) throw new errors.InvalidGrant(`${label} has been revoked`);
-  if (claims.act !== undefined && !isActClaim(claims.act)) throw new errors.InvalidGrant(`${label} has a malformed act claim`);
+  if (typeof claims.sub !== 'string') throw refused(`${label} has no subject`);
+  if (await deps.revocations.isRevoked(tokenIdentity(claims))) throw refused(`${label} has been revoked`);
+  if (claims.act !== undefined && !isActClaim(claims.act)) throw refused(`${label} has a malformed act claim`);
   return {
     sub: claims.sub,
     clientId: claims.client_id,
@@ -73,10 +81,10 @@ async function readOpaque(deps: PresentedTokenDeps, value: string, label: string
     ClientCredentials: { find(value: string): Promise<StoredToken | undefined> };
   };
   const token = (await AccessToken.find(value)) ?? (await ClientCredentials.find(value));
-  if (!token || token.isExpired) throw new errors.InvalidGrant(`${label} is not an active access token of this server`);
+  if (!token || token.isExpired) throw refused(`${label} is not an active access token of this server`);
   const sub = token.accountId ?? token.clientId;
   const identity = { jti: token.jti, iat: token.iat, sub, clientId: token.clientId };
-  if (await deps.revocations.isRevoked(identity)) throw new errors.InvalidGrant(`${label} has been revoked`);
+  if (await deps.revocations.isRevoked(identity)) throw refused(`${label} has been revoked`);
   return {
     sub,
     clientId: token.clientId,
@@ -98,6 +106,6 @@ export async function readPresentedToken(
     throw new errors.InvalidRequest(`${label}_type must be ${tokenTypes.accessToken} or ${tokenTypes.jwt}`);
   }
   if (looksLikeJwt(value)) return readJwt(deps, value, label);
-  if (type === tokenTypes.jwt) throw new errors.InvalidGrant(`${label} is not a JWT`);
+  if (type === tokenTypes.jwt) throw refused(`${label} is not a JWT`);
   return readOpaque(deps, value, label);
 }

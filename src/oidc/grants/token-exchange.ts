@@ -14,7 +14,7 @@ import { accessTokenSigningAlg } from '../config/resource-indicators.js';
 import { setDelegationClaims } from '../config/extra-token-claims.js';
 import { splitScope } from '../scopes.js';
 import { addActor, chainDepth, chainOf } from './delegation.js';
-import { readPresentedToken, tokenTypes, type PresentedTokenDeps } from './presented-token.js';
+import { readPresentedToken, refused, tokenTypes, type PresentedTokenDeps } from './presented-token.js';
 
 export const tokenExchangeGrantType = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
@@ -101,7 +101,7 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
         subject.audiences.map(async (audience) => (await deps.catalog.findResource(audience))?.clientId === caller),
       );
       if (!addressedToCaller.includes(true)) {
-        throw new errors.InvalidGrant('subject_token is not addressed to an API this client acts for');
+        throw refused('subject_token is not addressed to an API this client acts for');
       }
 
       const actorToken = single(params, 'actor_token');
@@ -115,14 +115,14 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
         const belongsToCaller = presented.clientId === caller && presented.sub === caller;
         const allowedBySubject = subject.mayAct?.sub === presented.sub;
         if (!belongsToCaller && !allowedBySubject) {
-          throw new errors.InvalidGrant('actor_token belongs neither to the client nor to an actor the subject allows (may_act)');
+          throw refused('actor_token belongs neither to the client nor to an actor the subject allows (may_act)');
         }
         actor = presented.sub;
       }
 
       const act = addActor(actor, subject.act);
       if (chainDepth(act) > deps.maxChainDepth) {
-        throw new errors.InvalidGrant(`the delegation chain would be deeper than ${deps.maxChainDepth}`);
+        throw refused(`the delegation chain would be deeper than ${deps.maxChainDepth}`);
       }
 
       const api = await resolveTarget(deps.catalog, params);
@@ -135,7 +135,7 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
 
       const now = Math.floor(Date.now() / 1000);
       const lifetime = Math.min(api.accessTokenTtl, subject.exp - now);
-      if (lifetime <= 0) throw new errors.InvalidGrant('subject_token is expired');
+      if (lifetime <= 0) throw refused('subject_token is expired');
 
       const { Grant, AccessToken, ResourceServer } = provider as unknown as {
         Grant: new (init: { accountId: string; clientId: string }) => {
