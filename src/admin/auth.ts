@@ -54,8 +54,10 @@ export function createAdminAuth(deps: {
     }
 
     // A genuine token of ours for another API is a valid token without the admin grant: 403.
+    // Admin tokens come from client_credentials: the subject is the client itself, never a user
+    // who signed in to an app that happens to hold the admin scope.
     const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-    if (!audiences.includes(audience) || !splitScope(claims.scope).includes(adminScope)) {
+    if (!audiences.includes(audience) || !splitScope(claims.scope).includes(adminScope) || claims.sub !== clientId) {
       throw new HttpError(403, 'insufficient_scope', 'the access token lacks the admin scope', {
         'WWW-Authenticate': `Bearer realm="admin", error="insufficient_scope", scope="${adminScope}"`,
       });

@@ -53,8 +53,11 @@ async function parseClientMetadata(deps: ClientRoutesDeps, body: unknown, client
   if (grantTypes.includes('refresh_token') && !usesRedirects) {
     throw metadataError('grant_types: refresh_token needs authorization_code');
   }
-  if (grantTypes.includes('client_credentials') && metadata.token_endpoint_auth_method === 'none') {
-    throw metadataError('grant_types: client_credentials needs an authenticated client (not token_endpoint_auth_method none)');
+  // Service grants need an authenticated client: a public client's id is no credential.
+  for (const grant of ['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange']) {
+    if (grantTypes.includes(grant as never) && metadata.token_endpoint_auth_method === 'none') {
+      throw metadataError(`grant_types: ${grant} needs an authenticated client (not token_endpoint_auth_method none)`);
+    }
   }
   await checkScopesExist(deps, splitScope(metadata.scope));
   return metadata;
@@ -130,7 +133,10 @@ export function createClientRoutes(deps: ClientRoutesDeps): Router {
     const secret = needsSecret && !existing.secretDigest ? generateClientSecret() : undefined;
     const secretDigest = needsSecret ? (secret ? digestClientSecret(secret) : existing.secretDigest) : undefined;
     await deps.validateClientMetadata(metadata, secretDigest);
-    if (!(await updateClient(deps.db, { clientId, metadata, secretDigest: secretDigest ?? null }))) {
+    // Touch the stored digest only when it changes, so a PUT racing a secret rotation cannot
+    // bring the old secret back.
+    const digestChange = secret ? { secretDigest: secretDigest! } : needsSecret ? {} : { secretDigest: null };
+    if (!(await updateClient(deps.db, { clientId, metadata, ...digestChange }))) {
       throw notFound('no client with this client_id');
     }
     deps.catalog.invalidate({ type: 'client', id: clientId });

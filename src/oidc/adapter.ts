@@ -20,6 +20,26 @@ async function revokeGrant(deps: AdapterDeps, grantId: string): Promise<void> {
   await deps.store.revokeByGrantId(grantId);
 }
 
+// Records whose subject, client or grant was revoked after they were issued are treated as
+// gone: refresh tokens, codes, opaque access tokens and sessions stop working at once, on every
+// instance, without finding and deleting each one (DESIGN.md "Revocation reach").
+const revocableModels = new Set(['AccessToken', 'ClientCredentials', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'Session']);
+
+async function isRevokedRecord(deps: AdapterDeps, model: string, id: string, record: Payload): Promise<boolean> {
+  if (!revocableModels.has(model)) return false;
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  // A session is re-saved on every visit; what it vouches for dates from the login.
+  const issuedAt = model === 'Session' ? record.loginTs : record.iat;
+  if (typeof issuedAt !== 'number') return false;
+  return deps.revocations.isRevoked({
+    jti: text(record.jti) ?? id,
+    iat: issuedAt,
+    sub: text(record.accountId) ?? (model === 'ClientCredentials' ? text(record.clientId) : undefined),
+    clientId: text(record.clientId),
+    grantId: text(record.grantId),
+  });
+}
+
 // Records outlive their nominal expiry by the clock tolerance, as the library's own adapter does,
 // so a token it still accepts within the tolerance is still found.
 function ephemeralAdapter(deps: AdapterDeps, model: string): Adapter {
@@ -27,7 +47,10 @@ function ephemeralAdapter(deps: AdapterDeps, model: string): Adapter {
   return {
     upsert: (id, payload, expiresIn) =>
       store.upsert(model, id, payload as Payload, expiresIn === undefined ? undefined : expiresIn + clockTolerance),
-    find: (id) => store.find(model, id) as Promise<AdapterPayload | undefined>,
+    find: async (id) => {
+      const record = await store.find(model, id);
+      return record && (await isRevokedRecord(deps, model, id, record)) ? undefined : (record as AdapterPayload | undefined);
+    },
     findByUid: (uid) => store.findByUid(model, uid) as Promise<AdapterPayload | undefined>,
     findByUserCode: (userCode) => store.findByUserCode(model, userCode) as Promise<AdapterPayload | undefined>,
     destroy: (id) => store.destroy(model, id),

@@ -3,6 +3,7 @@
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { decodeJwt } from 'jose';
 import { createClientAssertionCheck } from './config/client-assertions.js';
+import { createInteractionPolicy } from './config/interaction-policy.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Config } from '../config/index.js';
 import type { Views } from '../http/views.js';
@@ -121,10 +122,9 @@ export function createProvider(deps: ProviderDeps): Provider {
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: 'RS256',
-      // ID tokens always say when the user authenticated (OIDC Core §2 auth_time).
-      require_auth_time: true,
     },
     interactions: {
+      policy: createInteractionPolicy(),
       url: (_ctx: KoaContextWithOIDC, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
     },
     renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error) {

@@ -203,4 +203,74 @@ describe(`authorization code + PKCE (${storesLabel})`, () => {
     });
     assert.equal(good.status, 303);
   });
+
+  async function loggedInUser(username: string): Promise<{ user: BrowserlessUser; tokens: Record<string, string> }> {
+    const { verifier, challenge } = pkcePair();
+    const user = new BrowserlessUser(callback);
+    const redirect = await user.authorize(authorizationUrl({ code_challenge: challenge, code_challenge_method: 'S256' }), username, password);
+    const issued = await token({ grant_type: 'authorization_code', code: redirect.searchParams.get('code')!, code_verifier: verifier, redirect_uri: callback });
+    assert.equal(issued.status, 200, JSON.stringify(issued.body));
+    return { user, tokens: issued.body };
+  }
+
+  it('stops refresh tokens, userinfo tokens and the session of a revoked user at once', async () => {
+    const admin = await getAdminToken(server.url);
+    const sub = await createUser(server.url, admin, { username: 'erin', password });
+    const { user, tokens } = await loggedInUser('erin');
+    const before = await fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal(before.status, 200);
+
+    await adminRequest(server.url, admin, 'POST', '/admin/revocations', { sub });
+
+    const refresh = await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token! });
+    assert.equal(refresh.body.error, 'invalid_grant');
+    const userinfo = await fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal(userinfo.status, 401);
+    const again = await user.open(authorizationUrl(pkceParams()));
+    assert.match(again.body, /name="password"/, 'the session no longer signs the user in');
+  });
+
+  it('asks a disabled user with a live session to log in again, never a server error', async () => {
+    const admin = await getAdminToken(server.url);
+    const sub = await createUser(server.url, admin, { username: 'frank', password });
+    const { user, tokens } = await loggedInUser('frank');
+    await adminRequest(server.url, admin, 'PUT', `/admin/users/${sub}`, { disabled: true });
+    const again = await user.open(authorizationUrl(pkceParams()));
+    assert.equal(again.status, 200);
+    assert.match(again.body, /name="password"/);
+    const refresh = await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token! });
+    assert.equal(refresh.body.error, 'invalid_grant');
+  });
+
+  it('runs a plain OAuth 2.0 code flow without openid', async () => {
+    const admin = await getAdminToken(server.url);
+    await adminRequest(server.url, admin, 'POST', '/admin/resources', { identifier: 'https://plain.api.test', scopes: ['plain.read'] });
+    const created = await adminRequest(server.url, admin, 'POST', '/admin/clients', {
+      client_id: 'plain-oauth',
+      grant_types: ['authorization_code'],
+      redirect_uris: [callback],
+      scope: 'plain.read',
+      first_party: true,
+    });
+    const { verifier, challenge } = pkcePair();
+    const redirect = await new BrowserlessUser(callback).authorize(
+      authorizationUrl({
+        client_id: 'plain-oauth',
+        scope: 'plain.read',
+        resource: 'https://plain.api.test',
+        prompt: undefined,
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      }),
+      'bob',
+      password,
+    );
+    const issued = await token(
+      { grant_type: 'authorization_code', code: redirect.searchParams.get('code')!, code_verifier: verifier, redirect_uri: callback },
+      basicAuth('plain-oauth', created.client_secret as string),
+    );
+    assert.equal(issued.status, 200, JSON.stringify(issued.body));
+    assert.equal(issued.body.id_token, undefined);
+    assert.equal(issued.body.scope, 'plain.read');
+  });
 });

@@ -194,6 +194,17 @@ describe(`token exchange (${storesLabel})`, () => {
     assert.equal(result.body.access_token, undefined);
   });
 
+  it('refuses to register a public client for token exchange', async () => {
+    const admin = await getAdminToken(server.url);
+    const response = await fetch(`${server.url}/admin/clients`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_types: [exchangeGrant], token_endpoint_auth_method: 'none', scope: 'b.r' }),
+    });
+    assert.equal(response.status, 400);
+    assert.equal(((await response.json()) as { error: string }).error, 'invalid_client_metadata');
+  });
+
   it('accepts an actor token that belongs to the caller', async () => {
     const own = await token('apia', { grant_type: 'client_credentials', resource: apis.b });
     assert.equal(own.status, 200, JSON.stringify(own.body));

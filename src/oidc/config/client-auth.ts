@@ -1,6 +1,7 @@
 // Client authentication methods and the algorithms we accept anywhere a client signs or asks
 // us to sign. No HMAC (client secrets exist only as digests, and symmetric algorithms invite
-// key confusion, RFC 8725 §2.1/§3.1) and never `none`.
+// key confusion, RFC 8725 §2.1/§3.1) and never the `none` algorithm. (The `none` client
+// authentication method is for public clients, which must use PKCE.)
 export const clientAuthMethods = ['private_key_jwt', 'client_secret_basic', 'client_secret_post', 'none'];
 
 const asymmetric = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'Ed25519', 'EdDSA'];

@@ -13,6 +13,12 @@ function introspectionPolicy(policy: TokenAccessPolicy) {
   };
 }
 
+function revocationPolicy(policy: TokenAccessPolicy) {
+  return async function revocationAllowed(_ctx: KoaContextWithOIDC, client: { clientId: string }, token: TokenLike) {
+    return policy.mayRevoke(client.clientId, { clientId: token.clientId, aud: token.resourceServer?.audience ?? token.aud });
+  };
+}
+
 export function features(
   deps: ResourceDeps,
   policy: TokenAccessPolicy,
@@ -22,7 +28,7 @@ export function features(
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
     introspection: { enabled: true, allowedPolicy: introspectionPolicy(policy) },
-    revocation: { enabled: true },
+    revocation: { enabled: true, allowedPolicy: revocationPolicy(policy) },
     resourceIndicators: resourceIndicatorsConfig(deps),
     rpInitiatedLogout: { enabled: true, ...logoutPages },
     userinfo: { enabled: true },

@@ -84,6 +84,10 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
 
     let subjectSub: string | undefined;
     try {
+      // RFC 8693 §2.1 leaves client authentication to policy; ours requires it.
+      if (ctx.oidc.client!.clientAuthMethod === 'none') {
+        throw new errors.UnauthorizedClient('token exchange requires an authenticated client');
+      }
       const requestedType = single(params, 'requested_token_type');
       if (requestedType && requestedType !== tokenTypes.accessToken && requestedType !== tokenTypes.jwt) {
         throw new errors.InvalidRequest(`requested_token_type must be ${tokenTypes.accessToken} or ${tokenTypes.jwt}`);

@@ -12,7 +12,7 @@ const defaultPurgeIntervalMs = 60_000;
 // $8 consumed (epoch seconds) when the payload was saved after consumption.
 const insertRecord = `
   INSERT INTO ephemeral_records (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at)
-  VALUES ($1, $2, $3::jsonb, $4, $5, $6, now() + make_interval(secs => $7::float8), to_timestamp($8::float8))
+  VALUES ($1, $2, $3::json, $4, $5, $6, now() + make_interval(secs => $7::float8), to_timestamp($8::float8))
   ON CONFLICT (model, id) DO UPDATE SET
     payload = excluded.payload, grant_id = excluded.grant_id, uid = excluded.uid,
     user_code = excluded.user_code, expires_at = excluded.expires_at, consumed_at = excluded.consumed_at`;

@@ -21,5 +21,8 @@ export interface RevocationStore {
   close(): Promise<void>;
 }
 
-/** How long a "revoked before" mark is kept: the longest access-token TTL an API may set (1 day) plus slack. */
-export const revokedBeforeLifetime = 24 * 60 * 60 + 60;
+/**
+ * How long a "revoked before" mark is kept: as long as anything it covers can live — refresh
+ * tokens, sessions and grants (14 days, src/oidc/config/ttl.ts) — plus slack.
+ */
+export const revokedBeforeLifetime = 14 * 24 * 60 * 60 + 60;
