@@ -124,7 +124,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       id_token_signed_response_alg: 'RS256',
     },
     interactions: {
-      policy: createInteractionPolicy(),
+      policy: createInteractionPolicy(deps.catalog),
       url: (_ctx: KoaContextWithOIDC, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
     },
     renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error) {

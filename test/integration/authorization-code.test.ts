@@ -272,5 +272,12 @@ describe(`authorization code + PKCE (${storesLabel})`, () => {
     assert.equal(issued.status, 200, JSON.stringify(issued.body));
     assert.equal(issued.body.id_token, undefined);
     assert.equal(issued.body.scope, 'plain.read');
+
+    // OpenID Connect scopes it was not registered for are refused, back at the client.
+    const refused = await new BrowserlessUser(callback).open(
+      authorizationUrl({ client_id: 'plain-oauth', scope: 'openid email plain.read', resource: 'https://plain.api.test', ...pkceParams() }),
+    );
+    assert.ok(refused.location?.startsWith(callback), `redirected to the client: ${refused.status} ${refused.location}`);
+    assert.equal(new URL(refused.location!).searchParams.get('error'), 'invalid_scope');
   });
 });
