@@ -40,7 +40,9 @@ function compareSecretsAsDigests(provider: Provider): void {
 function makeReplayDetectionAtomic(provider: Provider, store: EphemeralStore): void {
   const ReplayDetection = (provider as unknown as { ReplayDetection: PatchableReplayDetection }).ReplayDetection;
   ReplayDetection.unique = async (iss, jti, exp) => {
-    const id = crypto.hash('sha256', `${iss}${jti}`, 'base64url');
+    // Keyed on the pair, unambiguously: upstream hashes `${iss}${jti}`, where ("ab", "c")
+    // and ("a", "bc") collide.
+    const id = crypto.hash('sha256', JSON.stringify([iss, jti]), 'base64url');
     const ttl = Math.max(1, exp - Math.floor(Date.now() / 1000));
     return store.insertIfAbsent('ReplayDetection', id, { iss, jti: id }, ttl);
   };

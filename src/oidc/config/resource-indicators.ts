@@ -67,10 +67,15 @@ export function resourceIndicatorsConfig(deps: ResourceDeps) {
     const allowed = await clientScopes(deps, client.clientId);
     const reachable = api.scopes.filter((scope) => allowed.has(scope));
     if (reachable.length === 0) throw new errors.InvalidTarget('the client may not request tokens for this resource');
-    for (const scope of requestedApiScopes(ctx)) {
+    const requested = requestedApiScopes(ctx);
+    for (const scope of requested) {
       if (!allowed.has(scope)) throw new errors.InvalidScope('requested scope is not allowed for this client', scope);
       if (!api.scopes.includes(scope)) throw new errors.InvalidScope('requested scope is not defined by the resource', scope);
     }
+    // A client-credentials request that names no scope gets every scope it may have at this API
+    // (RFC 6749 §3.3 lets the server apply a default), so its token always carries `scope`.
+    const params = ctx.oidc.params as Record<string, unknown>;
+    if (params.grant_type === 'client_credentials' && requested.length === 0) params.scope = reachable.join(' ');
     return {
       audience: api.identifier,
       scope: reachable.join(' '),
