@@ -11,6 +11,7 @@ import { createResourceRoutes } from './resources.js';
 import { createUserRoutes } from './users.js';
 import { createKeyRoutes } from './keys.js';
 import { createRevocationRoutes } from './revocations.js';
+import { createEventRoutes } from './events.js';
 import type { VerifyAccessToken } from '../revocation/access-tokens.js';
 import type { RevocationStore } from '../stores/revocations/types.js';
 import type { EphemeralStore } from '../stores/ephemeral/types.js';
@@ -42,6 +43,7 @@ export function createAdminRouter(deps: AdminDeps): Router {
     createResourceRoutes(deps),
     createKeyRoutes(deps),
     createRevocationRoutes(deps),
+    createEventRoutes(deps),
   ]) {
     router.use(routes.routes(), routes.allowedMethods({ throw: false }));
   }

@@ -18,3 +18,61 @@ export async function insertSecurityEvent(db: Queryable, event: SecurityEvent): 
     JSON.stringify(event.details ?? {}),
   ]);
 }
+
+export interface SecurityEventRecord extends SecurityEvent {
+  id: number;
+  occurredAt: Date;
+}
+
+export interface SecurityEventFilter {
+  type?: string | undefined;
+  clientId?: string | undefined;
+  sub?: string | undefined;
+  since?: Date | undefined;
+  until?: Date | undefined;
+  /** Events older than this id (keyset pagination, newest first). */
+  before?: number | undefined;
+  limit: number;
+}
+
+interface SecurityEventRow {
+  id: number;
+  occurred_at: Date;
+  type: string;
+  outcome: 'success' | 'failure';
+  client_id: string | null;
+  sub: string | null;
+  details: Record<string, unknown>;
+}
+
+/** Newest first. Every filter is optional; NULL parameters match everything. */
+export async function listSecurityEvents(db: Queryable, filter: SecurityEventFilter): Promise<SecurityEventRecord[]> {
+  const rows = await db.query<SecurityEventRow>(
+    `SELECT * FROM security_events
+     WHERE ($1::text IS NULL OR type = $1)
+       AND ($2::text IS NULL OR client_id = $2)
+       AND ($3::text IS NULL OR sub = $3)
+       AND ($4::timestamptz IS NULL OR occurred_at >= $4)
+       AND ($5::timestamptz IS NULL OR occurred_at < $5)
+       AND ($6::bigint IS NULL OR id < $6)
+     ORDER BY id DESC LIMIT $7`,
+    [
+      filter.type ?? null,
+      filter.clientId ?? null,
+      filter.sub ?? null,
+      filter.since ?? null,
+      filter.until ?? null,
+      filter.before ?? null,
+      filter.limit,
+    ],
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    occurredAt: row.occurred_at,
+    type: row.type,
+    outcome: row.outcome,
+    clientId: row.client_id ?? undefined,
+    sub: row.sub ?? undefined,
+    details: row.details,
+  }));
+}

@@ -338,6 +338,22 @@ describe(`private_key_jwt client authentication (${storesLabel})`, () => {
       await assertIssued(server, await requestToken(server, other), ids.other);
       assertRefused(await requestToken(server, await assertion({ claims: { jti } })));
     });
+
+    it('records every refused assertion in the audit trail, with its reason and no token', async () => {
+      const once = await assertion();
+      await assertIssued(server, await requestToken(server, once), ids.es256);
+      assertRefused(await requestToken(server, once));
+      const events = await adminRequest(
+        server.url,
+        adminToken,
+        'GET',
+        `/admin/events?type=client_assertion_refused&client_id=${encodeURIComponent(ids.es256)}&limit=200`,
+      );
+      const items = events.items as { outcome: string; details: { reason?: string }; client_id: string }[];
+      assert.ok(items.some((event) => /only be used once/.test(event.details.reason ?? '')), JSON.stringify(items.slice(0, 3)));
+      for (const event of items) assert.equal(event.outcome, 'failure');
+      assert.ok(!JSON.stringify(items).includes(once), 'the assertion itself is never stored');
+    });
   });
 
   describe('lifetime and time claims', () => {

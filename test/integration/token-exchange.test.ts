@@ -217,6 +217,34 @@ describe(`token exchange (${storesLabel})`, () => {
     assert.deepEqual(decodeJwt(result.body.access_token!).act, { sub: 'apia' });
   });
 
+  it('records exchanges and refusals in the audit trail: who, for whom, the chain, the target', async () => {
+    const admin = await getAdminToken(server.url);
+    const toB = await exchange('apia', userToken, { resource: apis.b });
+    await exchange('apib', toB.body.access_token!, { resource: apis.d });
+    await exchange('apib', userToken, { resource: apis.d });
+    const page = await adminRequest(server.url, admin, 'GET', `/admin/events?type=token_exchange&sub=${userSub}&limit=200`);
+    const events = page.items as { outcome: string; client_id: string; sub: string; details: Record<string, unknown> }[];
+    const hop = events.find((event) => event.outcome === 'success' && event.client_id === 'apib');
+    assert.ok(hop, 'the B → D exchange is recorded');
+    assert.deepEqual(hop.details.chain, ['apib', 'apia']);
+    assert.equal(hop.details.target, apis.d);
+    const refusal = events.find((event) => event.outcome === 'failure' && event.client_id === 'apib');
+    assert.ok(refusal, 'the refused exchange is recorded');
+    assert.match(String(refusal.details.reason), /not addressed to an API this client acts for/);
+    assert.ok(!JSON.stringify(events).includes(userToken), 'tokens are never stored');
+
+    // Paging and filters of GET /admin/events.
+    const first = await adminRequest(server.url, admin, 'GET', '/admin/events?type=token_exchange&limit=1');
+    const second = await adminRequest(server.url, admin, 'GET', `/admin/events?type=token_exchange&limit=1&after=${first.next_cursor}`);
+    const [newest] = first.items as { id: number }[];
+    const [older] = second.items as { id: number }[];
+    assert.ok(newest && older && older.id < newest.id, 'newest first, pages continue with next_cursor');
+    const future = await adminRequest(server.url, admin, 'GET', `/admin/events?since=${new Date(Date.now() + 60_000).toISOString()}`);
+    assert.deepEqual(future.items, []);
+    const bad = await fetch(`${server.url}/admin/events?since=yesterday-ish`, { headers: { authorization: `Bearer ${admin}` } });
+    assert.equal(bad.status, 400);
+  });
+
   it('refuses a revoked subject token', async () => {
     const toB = await exchange('apia', userToken, { resource: apis.b });
     const revoked = await fetch(`${server.url}/token/revocation`, {
