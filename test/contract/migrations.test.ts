@@ -14,6 +14,7 @@ const expectedTables = [
   'revoked_before',
   'revoked_tokens',
   'schema_migrations',
+  'security_events',
   'users',
 ];
 
