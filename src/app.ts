@@ -5,6 +5,8 @@ import Koa from 'koa';
 import type Provider from 'oidc-provider';
 import { createAdminRouter, type AdminDeps } from './admin/router.js';
 import { createInteractionRoutes } from './interactions/routes.js';
+import { createFeedRoutes } from './revocation/feed-routes.js';
+import type { FeedHub } from './revocation/feed-hub.js';
 import type { Views } from './http/views.js';
 import { createAccessLog } from './http/access-log.js';
 import { createAssetRoutes } from './http/assets.js';
@@ -19,6 +21,7 @@ export interface AppDeps extends AdminDeps {
   store: EphemeralStore;
   log: Logger;
   views: Views;
+  feedHub: FeedHub;
   trustProxy: boolean;
 }
 
@@ -35,6 +38,7 @@ export function createApp(deps: AppDeps): Koa {
     createHealthRoutes(deps),
     createAssetRoutes(),
     createInteractionRoutes({ ...deps, cookieKeys: deps.keys.cookieKeys }),
+    createFeedRoutes({ ...deps, hub: deps.feedHub }),
     createAdminRouter(deps),
   ]) {
     app.use(router.routes());

@@ -12,6 +12,8 @@ import { loadKeyMaterial } from './keys/keystore.js';
 import type { Logger } from './log.js';
 import { clockTolerance, createProvider } from './oidc/provider.js';
 import { createAccessTokenVerifier } from './revocation/access-tokens.js';
+import { createFeedHub } from './revocation/feed-hub.js';
+import { publishRevocations } from './revocation/published-revocations.js';
 import { createClientValidator } from './oidc/validate-client.js';
 import { openDatabase } from './stores/database.js';
 import { openShortLivedStores } from './stores/short-lived.js';
@@ -57,7 +59,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       signingKeys: keys.signingKeys,
       clockTolerance,
     });
-    const revocations = stores.revocations;
+    const revocations = publishRevocations(stores.revocations, db);
+    const feedHub = await createFeedHub(db);
+    cleanups.push(() => feedHub.close());
     const audit = createAudit({ db, log });
     const provider = createProvider({ config, db, store, catalog, keys, views, log, revocations, verifyAccessToken, audit });
     const app = createApp({
@@ -73,6 +77,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       validateClientMetadata: createClientValidator(provider),
       revocations,
       verifyAccessToken,
+      feedHub,
     });
 
     const server = http.createServer(app.callback());
@@ -87,6 +92,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     cleanups.push(
       () =>
         new Promise<void>((resolve) => {
+          // Feed streams never end on their own: end them first so close() can finish.
+          void feedHub.close();
           server.close(() => resolve());
           server.closeIdleConnections();
           setTimeout(() => server.closeAllConnections(), 5_000).unref();

@@ -7,6 +7,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import { readJsonBody } from '../http/json-body.js';
 import { adminResourceIdentifier, adminScope } from '../oidc/admin-resource.js';
+import { feedResourceIdentifier } from '../oidc/feed-resource.js';
 import { oidcScopes } from '../oidc/scopes.js';
 import { findClientById } from '../stores/clients.js';
 import type { Database } from '../stores/database.js';
@@ -61,7 +62,7 @@ function present(resource: ResourceRecord): Record<string, unknown> {
 
 export function createResourceRoutes(deps: { db: Database; catalog: Catalog; issuer: string }): Router {
   const router = new Router({ prefix: '/resources' });
-  const reserved = adminResourceIdentifier(deps.issuer);
+  const reserved = new Set([adminResourceIdentifier(deps.issuer), feedResourceIdentifier(deps.issuer)]);
 
   async function toInput(id: string, data: z.infer<typeof replaceSchema>): Promise<ResourceInput> {
     if (data.client_id && !(await findClientById(deps.db, data.client_id))) {
@@ -86,7 +87,7 @@ export function createResourceRoutes(deps: { db: Database; catalog: Catalog; iss
   router.post('/', async function createResource(ctx) {
     const parsed = createSchema.safeParse(await readJsonBody(ctx));
     if (!parsed.success) throw badRequest(describeIssue(parsed.error));
-    if (parsed.data.identifier === reserved) throw conflict('this identifier is reserved for the admin API');
+    if (reserved.has(parsed.data.identifier)) throw conflict('this identifier is reserved for a built-in API of this server');
     const created = await insertResource(deps.db, await toInput(parsed.data.identifier, parsed.data));
     if (!created) throw conflict(`an API with identifier "${parsed.data.identifier}" already exists`);
     deps.catalog.invalidate({ type: 'resource', id: created.identifier });

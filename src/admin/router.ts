@@ -5,7 +5,8 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { KeyMaterial } from '../keys/keystore.js';
 import type { ValidateClientMetadata } from '../oidc/validate-client.js';
 import type { Database } from '../stores/database.js';
-import { createAdminAuth } from './auth.js';
+import { createBearerAuth } from '../http/bearer-auth.js';
+import { adminResourceIdentifier, adminScope } from '../oidc/admin-resource.js';
 import { createClientRoutes } from './clients.js';
 import { createResourceRoutes } from './resources.js';
 import { createUserRoutes } from './users.js';
@@ -36,7 +37,7 @@ async function noStore(ctx: Context, next: Next): Promise<void> {
 export function createAdminRouter(deps: AdminDeps): Router {
   const router = new Router({ prefix: '/admin' });
   router.use(noStore);
-  router.use(createAdminAuth(deps));
+  router.use(createBearerAuth(deps, { realm: 'admin', audience: adminResourceIdentifier(deps.issuer), scope: adminScope }));
   for (const routes of [
     createClientRoutes(deps),
     createUserRoutes(deps),

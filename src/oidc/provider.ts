@@ -19,6 +19,7 @@ import { ttl } from './config/ttl.js';
 import { createLoadExistingGrant } from './consent-memory.js';
 import { applyProviderPatches, handleStructuredTokens, prepareStructuredTokenEndpoints } from './internals.js';
 import { createTokenAccessPolicy } from './token-access-policy.js';
+import { createResourceAccess } from './resource-access.js';
 import { extraTokenClaims } from './config/extra-token-claims.js';
 import { registerTokenExchange } from './grants/token-exchange.js';
 import type { Audit } from '../audit/audit.js';
@@ -75,6 +76,7 @@ function auditRefusedAssertions(provider: Provider, audit: Audit): void {
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, views } = deps;
   const policy = createTokenAccessPolicy(deps.catalog);
+  const access = createResourceAccess({ catalog: deps.catalog, issuer: config.issuer, builtinTokenTtl: config.adminTokenTtl });
   const configuration = {
     adapter: createAdapterFactory({ store: deps.store, catalog: deps.catalog, revocations: deps.revocations, clockTolerance }),
     extraTokenClaims,
@@ -88,7 +90,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     claims,
     scopes,
     features: features(
-      { catalog: deps.catalog, issuer: config.issuer, adminTokenTtl: config.adminTokenTtl },
+      access,
       policy,
       logoutPages(views),
     ),
@@ -144,6 +146,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   registerTokenExchange(provider, {
     provider,
     catalog: deps.catalog,
+    access,
     audit: deps.audit,
     revocations: deps.revocations,
     verifyAccessToken: deps.verifyAccessToken,

@@ -11,6 +11,7 @@ const expectedTables = [
   'consents',
   'ephemeral_records',
   'resources',
+  'revocation_events',
   'revoked_before',
   'revoked_tokens',
   'schema_migrations',

@@ -2,7 +2,8 @@
 // library ships that is unsafe for production is set here explicitly (OIDC-PROVIDER-NOTES.md).
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { TokenAccessPolicy } from '../token-access-policy.js';
-import { resourceIndicatorsConfig, type ResourceDeps } from './resource-indicators.js';
+import type { ResourceAccess } from '../resource-access.js';
+import { resourceIndicatorsConfig } from './resource-indicators.js';
 
 type TokenLike = { clientId?: string | undefined; aud?: unknown; resourceServer?: { audience?: string } };
 
@@ -20,7 +21,7 @@ function revocationPolicy(policy: TokenAccessPolicy) {
 }
 
 export function features(
-  deps: ResourceDeps,
+  access: ResourceAccess,
   policy: TokenAccessPolicy,
   logoutPages: { logoutSource: unknown; postLogoutSuccessSource: unknown },
 ) {
@@ -29,7 +30,7 @@ export function features(
     clientCredentials: { enabled: true },
     introspection: { enabled: true, allowedPolicy: introspectionPolicy(policy) },
     revocation: { enabled: true, allowedPolicy: revocationPolicy(policy) },
-    resourceIndicators: resourceIndicatorsConfig(deps),
+    resourceIndicators: resourceIndicatorsConfig(access),
     rpInitiatedLogout: { enabled: true, ...logoutPages },
     userinfo: { enabled: true },
     registration: { enabled: false },

@@ -5,16 +5,8 @@
 // metadata and that the target API defines; a client holding none of an API's scopes cannot
 // reach that API at all (invalid_target).
 import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
-import type { Catalog } from '../../catalog/catalog.js';
-import type { ResourceRecord } from '../../stores/resources.js';
-import { adminResource, adminResourceIdentifier } from '../admin-resource.js';
 import { oidcScopes, splitScope } from '../scopes.js';
-
-export interface ResourceDeps {
-  catalog: Catalog;
-  issuer: string;
-  adminTokenTtl: number;
-}
+import type { ResourceAccess } from '../resource-access.js';
 
 export const accessTokenSigningAlg = 'ES256';
 
@@ -23,33 +15,22 @@ function requestedApiScopes(ctx: KoaContextWithOIDC): string[] {
   return splitScope(scope).filter((value) => !oidcScopes.has(value));
 }
 
-export function createResourceFinder(deps: ResourceDeps): (identifier: string) => Promise<ResourceRecord | undefined> {
-  const admin = adminResource(deps.issuer, deps.adminTokenTtl);
-  return async (identifier) => (identifier === admin.identifier ? admin : deps.catalog.findResource(identifier));
-}
-
-async function clientScopes(deps: ResourceDeps, clientId: string): Promise<Set<string>> {
-  const record = await deps.catalog.findClient(clientId);
-  return new Set(splitScope(record?.metadata.scope));
-}
-
-export function resourceIndicatorsConfig(deps: ResourceDeps) {
-  const findResource = createResourceFinder(deps);
-
+export function resourceIndicatorsConfig(access: ResourceAccess) {
   // Without a `resource` parameter, a client_credentials request names its API through its
   // scopes: when exactly one API the client may reach defines every requested scope, that API
-  // is meant (so `scope=admin` alone yields an admin token). Anything else must say `resource`
-  // (RFC 8707 §2: the server may apply a default when none is given).
+  // is meant (so `scope=admin` alone yields an admin token); with no scope either, the client's
+  // only reachable API. Anything else must say `resource` (RFC 8707 §2: the server may apply a
+  // default when none is given).
   async function defaultResource(ctx: KoaContextWithOIDC, client: { clientId: string }, oneOf?: string[]) {
     if (oneOf) return oneOf;
     if ((ctx.oidc.params as Record<string, unknown>).grant_type !== 'client_credentials') return undefined;
-    // With no scope either, the client's only reachable API (if it has exactly one) is meant.
     const requested = requestedApiScopes(ctx);
-    const allowed = await clientScopes(deps, client.clientId);
-    const candidates = [adminResource(deps.issuer, deps.adminTokenTtl), ...(await deps.catalog.listResources())].filter(
-      (api) => requested.every((scope) => api.scopes.includes(scope)) && api.scopes.some((scope) => allowed.has(scope)),
-    );
-    if (candidates.length === 1) return candidates[0]!.identifier;
+    const candidates: string[] = [];
+    for (const api of await access.all()) {
+      const reachable = await access.reachableScopes(api, client.clientId);
+      if (reachable.length && requested.every((scope) => reachable.includes(scope))) candidates.push(api.identifier);
+    }
+    if (candidates.length === 1) return candidates[0];
     throw new errors.InvalidTarget(
       candidates.length === 0
         ? 'no API the client may reach defines the requested scopes'
@@ -62,15 +43,14 @@ export function resourceIndicatorsConfig(deps: ResourceDeps) {
     identifier: string,
     client: { clientId: string },
   ): Promise<ResourceServer> {
-    const api = await findResource(identifier);
+    const api = await access.find(identifier);
     if (!api) throw new errors.InvalidTarget('unknown resource');
-    const allowed = await clientScopes(deps, client.clientId);
-    const reachable = api.scopes.filter((scope) => allowed.has(scope));
+    const reachable = await access.reachableScopes(api, client.clientId);
     if (reachable.length === 0) throw new errors.InvalidTarget('the client may not request tokens for this resource');
     const requested = requestedApiScopes(ctx);
     for (const scope of requested) {
-      if (!allowed.has(scope)) throw new errors.InvalidScope('requested scope is not allowed for this client', scope);
       if (!api.scopes.includes(scope)) throw new errors.InvalidScope('requested scope is not defined by the resource', scope);
+      if (!reachable.includes(scope)) throw new errors.InvalidScope('requested scope is not allowed for this client', scope);
     }
     // A client-credentials request that names no scope gets every scope it may have at this API
     // (RFC 6749 §3.3 lets the server apply a default), so its token always carries `scope`.
@@ -95,5 +75,3 @@ export function resourceIndicatorsConfig(deps: ResourceDeps) {
     useGrantedResource: (_ctx: KoaContextWithOIDC, model: { scopes: Set<string> }) => !model.scopes.has('openid'),
   };
 }
-
-export { adminResourceIdentifier };

@@ -10,6 +10,7 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Audit } from '../../audit/audit.js';
 import type { Catalog } from '../../catalog/catalog.js';
 import type { ResourceRecord } from '../../stores/resources.js';
+import type { ResourceAccess } from '../resource-access.js';
 import { accessTokenSigningAlg } from '../config/resource-indicators.js';
 import { setDelegationClaims } from '../config/extra-token-claims.js';
 import { splitScope } from '../scopes.js';
@@ -31,6 +32,7 @@ const parameters = [
 
 export interface TokenExchangeDeps extends PresentedTokenDeps {
   catalog: Catalog;
+  access: ResourceAccess;
   audit: Audit;
   maxChainDepth: number;
 }
@@ -54,7 +56,10 @@ function required(params: Params, name: string): string {
   return value;
 }
 
-/** RFC 8693 §2.1: `resource` and `audience` both name the target; we issue for exactly one API. */
+/**
+ * RFC 8693 §2.1: `resource` and `audience` both name the target; we issue for exactly one API
+ * of the table (never one of our built-in APIs: the admin API or the revocation feed).
+ */
 async function resolveTarget(catalog: Catalog, params: Params): Promise<ResourceRecord> {
   const targets = new Set([...list(params, 'resource'), ...list(params, 'audience')]);
   if (targets.size === 0) throw new errors.InvalidRequest('resource or audience is required');
@@ -65,12 +70,11 @@ async function resolveTarget(catalog: Catalog, params: Params): Promise<Resource
   return api;
 }
 
-function grantedScopes(requested: string[], callerScopes: Set<string>, api: ResourceRecord): string[] {
-  const reachable = api.scopes.filter((scope) => callerScopes.has(scope));
+function grantedScopes(requested: string[], reachable: string[], api: ResourceRecord): string[] {
   if (reachable.length === 0) throw new errors.InvalidTarget('the client may not request tokens for this API');
   for (const scope of requested) {
-    if (!callerScopes.has(scope)) throw new errors.InvalidScope('requested scope is not allowed for this client', scope);
     if (!api.scopes.includes(scope)) throw new errors.InvalidScope('requested scope is not defined by the target API', scope);
+    if (!reachable.includes(scope)) throw new errors.InvalidScope('requested scope is not allowed for this client', scope);
   }
   return requested.length ? [...new Set(requested)] : reachable;
 }
@@ -130,12 +134,7 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
       }
 
       const api = await resolveTarget(deps.catalog, params);
-      const callerRecord = await deps.catalog.findClient(caller);
-      const scopes = grantedScopes(
-        splitScope(single(params, 'scope')),
-        new Set(splitScope(callerRecord?.metadata.scope)),
-        api,
-      );
+      const scopes = grantedScopes(splitScope(single(params, 'scope')), await deps.access.reachableScopes(api, caller), api);
 
       const now = Math.floor(Date.now() / 1000);
       const lifetime = Math.min(api.accessTokenTtl, subject.exp - now);

@@ -1,0 +1,50 @@
+// SQL for the revocation feed's event log. Each insert is announced with NOTIFY (payload: the
+// event id) in the same statement's transaction, so every instance can stream it at once.
+import type { Queryable } from './database.js';
+
+export const revocationFeedChannel = 'portcullis_revocations';
+
+export interface RevocationEvent {
+  id: number;
+  kind: 'jti' | 'sub' | 'client' | 'grant';
+  value: string;
+  revokedAt: number;
+  expiresAt: number;
+}
+
+interface RevocationEventRow {
+  id: number;
+  kind: RevocationEvent['kind'];
+  value: string;
+  revoked_at: number;
+  expires_at: number;
+}
+
+export async function appendRevocationEvent(
+  db: Queryable,
+  event: Omit<RevocationEvent, 'id'>,
+): Promise<number> {
+  const rows = await db.query<{ id: number }>(
+    `WITH inserted AS (
+       INSERT INTO revocation_events (kind, value, revoked_at, expires_at)
+       VALUES ($1, $2, $3, to_timestamp($4)) RETURNING id
+     )
+     SELECT id, pg_notify($5, id::text) FROM inserted`,
+    [event.kind, event.value, event.revokedAt, event.expiresAt, revocationFeedChannel],
+  );
+  return rows[0]!.id;
+}
+
+/** Unexpired events after `afterId`, oldest first, at most `limit`. */
+export async function listRevocationEvents(db: Queryable, afterId: number, limit: number): Promise<RevocationEvent[]> {
+  const rows = await db.query<RevocationEventRow>(
+    `SELECT id, kind, value, revoked_at, floor(extract(epoch FROM expires_at))::bigint AS expires_at
+     FROM revocation_events WHERE id > $1 AND expires_at > now() ORDER BY id LIMIT $2`,
+    [afterId, limit],
+  );
+  return rows.map((row) => ({ id: row.id, kind: row.kind, value: row.value, revokedAt: row.revoked_at, expiresAt: row.expires_at }));
+}
+
+export async function purgeExpiredRevocationEvents(db: Queryable): Promise<void> {
+  await db.query('DELETE FROM revocation_events WHERE expires_at <= now()');
+}

@@ -1,0 +1,169 @@
+// The revocation feed end to end: a resource server using portcullis/verify refuses a token
+// within a second of its revocation at the server; the wire format resumes after a disconnect.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { adminRequest, basicAuth, getAdminToken } from '../helpers/admin.js';
+import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
+import { createTokenVerifier, TokenVerificationError, type TokenVerifier } from '../../src/verify/index.js';
+
+const api = 'https://ledger.api.test';
+
+async function until(check: () => Promise<boolean>, withinMs: number): Promise<number> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > withinMs) assert.fail(`not within ${withinMs} ms`);
+    await sleep(10);
+  }
+  return Date.now() - started;
+}
+
+async function readEvents(response: Response, count: number): Promise<{ id?: string; event: string; data: string }[]> {
+  const events: { id?: string; event: string; data: string }[] = [];
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) !== -1) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const fields = Object.fromEntries(
+        block
+          .split('\n')
+          .filter((line) => line && !line.startsWith(':'))
+          .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]),
+      ) as Record<string, string>;
+      if (fields.event) events.push({ id: fields.id, event: fields.event, data: fields.data ?? '' });
+      if (events.length >= count) return events;
+    }
+  }
+  return events;
+}
+
+describe(`revocation feed and portcullis/verify (${storesLabel})`, () => {
+  let env: TestEnvironment;
+  let server: TestServer;
+  let verifier: TokenVerifier;
+  const secrets: Record<string, string> = {};
+
+  async function clientToken(clientId: string, resource: string): Promise<string> {
+    const response = await fetch(`${server.url}/token`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(clientId, secrets[clientId]!) },
+      body: new URLSearchParams({ grant_type: 'client_credentials', resource }),
+    });
+    const body = (await response.json()) as { access_token?: string };
+    assert.ok(body.access_token, JSON.stringify(body));
+    return body.access_token;
+  }
+
+  before(async () => {
+    env = await createTestEnvironment();
+    server = await env.start();
+    const admin = await getAdminToken(server.url);
+    await adminRequest(server.url, admin, 'POST', '/admin/resources', { identifier: api, scopes: ['ledger.read'] });
+    for (const clientId of ['ledger-api', 'caller', 'other-caller']) {
+      const created = await adminRequest(server.url, admin, 'POST', '/admin/clients', {
+        client_id: clientId,
+        grant_types: ['client_credentials'],
+        ...(clientId === 'ledger-api' ? {} : { scope: 'ledger.read' }),
+      });
+      secrets[clientId] = created.client_secret as string;
+    }
+    await adminRequest(server.url, admin, 'PUT', `/admin/resources/${encodeURIComponent(api)}`, {
+      scopes: ['ledger.read'],
+      client_id: 'ledger-api',
+    });
+    verifier = createTokenVerifier({
+      issuer: server.issuer,
+      audience: api,
+      revocationFeed: { getAccessToken: () => clientToken('ledger-api', `${server.issuer}/revocations`) },
+    });
+    await verifier.ready();
+  });
+
+  after(async () => {
+    verifier?.close();
+    await env.cleanup();
+  });
+
+  it('refuses a token within a second of its revocation (RFC 7009 at the server)', async () => {
+    const token = await clientToken('caller', api);
+    const { claims, scopes } = await verifier.verify(token, { scope: 'ledger.read' });
+    assert.equal(claims.client_id, 'caller');
+    assert.deepEqual(scopes, ['ledger.read']);
+
+    const revoked = await fetch(`${server.url}/token/revocation`, {
+      method: 'POST',
+      headers: { authorization: basicAuth('caller', secrets.caller!) },
+      body: new URLSearchParams({ token }),
+    });
+    assert.equal(revoked.status, 200);
+    const elapsed = await until(
+      () => verifier.verify(token).then(() => false, (error: TokenVerificationError) => error.code === 'ERR_TOKEN_REVOKED'),
+      1_000,
+    );
+    assert.ok(elapsed < 1_000);
+  });
+
+  it('refuses every earlier token of a client revoked through the admin API, and not later ones', async () => {
+    const first = await clientToken('other-caller', api);
+    await verifier.verify(first);
+    const admin = await getAdminToken(server.url);
+    await adminRequest(server.url, admin, 'POST', '/admin/revocations', { client_id: 'other-caller' });
+    await until(() => verifier.verify(first).then(() => false, () => true), 1_000);
+    await sleep(1_100); // "revoked before" has one-second resolution: a token of the next second is new
+    const later = await clientToken('other-caller', api);
+    await verifier.verify(later);
+  });
+
+  it('checks scope, audience and the act chain', async () => {
+    const token = await clientToken('caller', api);
+    await assert.rejects(verifier.verify(token, { scope: 'ledger.write' }), { code: 'ERR_INSUFFICIENT_SCOPE' });
+    await assert.rejects(verifier.verify(token, { allowActors: (act) => act !== undefined }), { code: 'ERR_ACTOR_NOT_ALLOWED' });
+    const admin = await getAdminToken(server.url);
+    await assert.rejects(verifier.verify(admin), { code: 'ERR_TOKEN_INVALID' }, 'a token for another audience');
+    await assert.rejects(verifier.verify('not.a.token'), { code: 'ERR_TOKEN_INVALID' });
+  });
+
+  it('streams the documented wire format and resumes after Last-Event-ID', async () => {
+    const feedToken = await clientToken('ledger-api', `${server.issuer}/revocations`);
+    const first = await fetch(`${server.url}/revocations`, { headers: { authorization: `Bearer ${feedToken}` } });
+    assert.equal(first.status, 200);
+    assert.match(first.headers.get('content-type') ?? '', /text\/event-stream/);
+    assert.equal(first.headers.get('cache-control'), 'no-store');
+    const replay = await readEvents(first, 3);
+    await first.body?.cancel();
+    const revocations = replay.filter((event) => event.event === 'revocation');
+    assert.ok(revocations.length >= 2, 'the earlier revocations are replayed');
+    const data = JSON.parse(revocations[0]!.data) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(data).sort(), ['expires_at', 'kind', 'revoked_at', 'value']);
+    assert.equal(data.kind, 'jti');
+
+    const lastId = revocations[revocations.length - 1]!.id!;
+    const resumed = await fetch(`${server.url}/revocations`, {
+      headers: { authorization: `Bearer ${feedToken}`, 'last-event-id': lastId },
+    });
+    const [ready] = await readEvents(resumed, 1);
+    await resumed.body?.cancel();
+    assert.equal(ready?.event, 'ready', 'nothing is sent twice: straight to ready');
+  });
+
+  it('refuses the feed without a token, and to a client that acts for no API', async () => {
+    const anonymous = await fetch(`${server.url}/revocations`);
+    assert.equal(anonymous.status, 401);
+    assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Bearer realm="revocations"/);
+    const refused = await fetch(`${server.url}/token`, {
+      method: 'POST',
+      headers: { authorization: basicAuth('caller', secrets.caller!) },
+      body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${server.issuer}/revocations` }),
+    });
+    assert.equal(refused.status, 400);
+    assert.equal(((await refused.json()) as { error: string }).error, 'invalid_target');
+    const wrongAudience = await fetch(`${server.url}/revocations`, {
+      headers: { authorization: `Bearer ${await clientToken('caller', api)}` },
+    });
+    assert.equal(wrongAudience.status, 403);
+  });
+});
