@@ -2,6 +2,7 @@
 // its own routes with its own OAuth errors.
 import type { Context, Next } from 'koa';
 import type { Logger } from '../log.js';
+import { isStoreUnavailable } from '../stores/availability.js';
 
 export class HttpError extends Error {
   constructor(
@@ -29,6 +30,13 @@ export function createErrorHandler(log: Logger) {
         ctx.status = error.status;
         ctx.set(error.headers);
         ctx.body = { error: error.code, error_description: error.description };
+        return;
+      }
+      if (isStoreUnavailable(error)) {
+        log.warn({ err: (error as Error).message, method: ctx.method, path: ctx.path }, 'a data store is unavailable');
+        ctx.status = 503;
+        ctx.set('Retry-After', '5');
+        ctx.body = { error: 'temporarily_unavailable', error_description: 'a data store is unavailable; try again shortly' };
         return;
       }
       log.error({ err: error, method: ctx.method, path: ctx.path }, 'unhandled error');

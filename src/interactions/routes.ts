@@ -12,6 +12,7 @@ import type { Views } from '../http/views.js';
 import type { Logger } from '../log.js';
 import { grantConsent, type MissingConsent } from '../oidc/consent-memory.js';
 import type { Database } from '../stores/database.js';
+import { isStoreUnavailable } from '../stores/availability.js';
 import { authenticateUser } from './authenticate.js';
 import { createCsrf } from './csrf.js';
 import { describeConsent } from './describe-consent.js';
@@ -46,6 +47,17 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
     try {
       await next();
     } catch (error) {
+      if (isStoreUnavailable(error)) {
+        deps.log.warn({ err: (error as Error).message }, 'sign-in unavailable: a data store is unavailable');
+        pageHeaders(ctx);
+        ctx.status = 503;
+        ctx.set('Retry-After', '5');
+        ctx.body = views.render('error', {
+          error: 'temporarily_unavailable',
+          description: 'Signing in is temporarily unavailable. Please try again in a moment.',
+        });
+        return;
+      }
       const known = error instanceof oidcErrors.OIDCProviderError || error instanceof HttpError;
       if (!known) deps.log.error({ err: error }, 'interaction failed');
       const status = known ? (error as { status: number }).status : 500;

@@ -20,6 +20,8 @@ import { createLoadExistingGrant } from './consent-memory.js';
 import { applyProviderPatches, handleStructuredTokens, prepareStructuredTokenEndpoints } from './internals.js';
 import { createTokenAccessPolicy } from './token-access-policy.js';
 import { createResourceAccess } from './resource-access.js';
+import { answerStoreOutagesWith503 } from './store-outages.js';
+import { isStoreUnavailable } from '../stores/availability.js';
 import { extraTokenClaims } from './config/extra-token-claims.js';
 import { registerTokenExchange } from './grants/token-exchange.js';
 import type { Audit } from '../audit/audit.js';
@@ -157,6 +159,9 @@ export function createProvider(deps: ProviderDeps): Provider {
     introspection: createJwtIntrospection(jwtEndpointDeps),
   });
 
-  provider.on('server_error', (_ctx, error) => deps.log.error({ err: error }, 'oidc-provider server_error'));
+  provider.on('server_error', (_ctx, error) => {
+    if (!isStoreUnavailable(error)) deps.log.error({ err: error }, 'oidc-provider server_error');
+  });
+  answerStoreOutagesWith503(provider, deps);
   return provider;
 }
