@@ -1,5 +1,6 @@
 // The only reader of process.env. Parsed once at start, frozen, and a bad value stops the
 // process with one line naming the variable (DESIGN.md "Runtime contract").
+import os from 'node:os';
 import path from 'node:path';
 
 export interface Config {
@@ -22,6 +23,8 @@ export interface Config {
   readonly jwksUriMinRefetchInterval: number;
   readonly trustProxy: boolean;
   readonly logLevel: string;
+  /** Server processes (node:cluster workers); 1 runs the server in this process. */
+  readonly workers: number;
 }
 
 export class ConfigError extends Error {
@@ -182,5 +185,18 @@ export function loadConfig(env: Env = process.env): Config {
     jwksUriMinRefetchInterval: readSeconds(env, 'JWKS_URI_MIN_REFETCH_INTERVAL', 10, 1, 600),
     trustProxy: readBoolean(env, 'TRUST_PROXY'),
     logLevel,
+    workers: readWorkers(env),
   });
+}
+
+// One process per core on Postgres; the embedded database is owned by a single process.
+function readWorkers(env: Env): number {
+  const embedded = read(env, 'DATABASE_URL') === undefined;
+  const raw = read(env, 'WORKERS');
+  if (raw === undefined) return embedded ? 1 : Math.max(1, os.availableParallelism());
+  const workers = readInteger(env, 'WORKERS', 1, 1, 256);
+  if (embedded && workers > 1) {
+    throw new ConfigError('WORKERS', 'the embedded database belongs to one process: set DATABASE_URL to run several workers');
+  }
+  return workers;
 }
