@@ -2,11 +2,11 @@
 // assets → interactions → admin → provider.
 // oidc-provider v9 ends requests on its own routes, so ours are mounted before it.
 import Koa from 'koa';
-import type Provider from 'oidc-provider';
 import { createAdminRouter, type AdminDeps } from './admin/router.js';
 import { createInteractionRoutes } from './interactions/routes.js';
 import { createFeedRoutes } from './revocation/feed-routes.js';
 import type { FeedHub } from './revocation/feed-hub.js';
+import type { ProviderHolder } from './oidc/provider-holder.js';
 import type { Views } from './http/views.js';
 import { createAccessLog } from './http/access-log.js';
 import { createAssetRoutes } from './http/assets.js';
@@ -17,11 +17,12 @@ import type { Logger } from './log.js';
 import type { EphemeralStore } from './stores/ephemeral/types.js';
 
 export interface AppDeps extends AdminDeps {
-  provider: Provider;
+  providers: ProviderHolder;
   store: EphemeralStore;
   log: Logger;
   views: Views;
   feedHub: FeedHub;
+  cookieKeys: readonly string[];
   trustProxy: boolean;
 }
 
@@ -37,7 +38,7 @@ export function createApp(deps: AppDeps): Koa {
   for (const router of [
     createHealthRoutes(deps),
     createAssetRoutes(),
-    createInteractionRoutes({ ...deps, cookieKeys: deps.keys.cookieKeys }),
+    createInteractionRoutes({ ...deps, cookieKeys: deps.cookieKeys }),
     createFeedRoutes({ ...deps, hub: deps.feedHub }),
     createAdminRouter(deps),
   ]) {
@@ -46,10 +47,9 @@ export function createApp(deps: AppDeps): Koa {
   }
   // The provider is a Koa app of its own; it answers everything our routers did not. Headers we
   // set above are already on the Node response, so they reach its responses too.
-  const handleWithProvider = deps.provider.callback();
   app.use(async function delegateToProvider(ctx) {
     ctx.respond = false;
-    await handleWithProvider(ctx.req, ctx.res);
+    await deps.providers.handle(ctx.req, ctx.res);
   });
   return app;
 }

@@ -8,7 +8,9 @@ import { bootstrapAdminClient } from './bootstrap.js';
 import { createCatalog } from './catalog/catalog.js';
 import type { Config } from './config/index.js';
 import { createViews } from './http/views.js';
+import { createKeyRing } from './keys/key-ring.js';
 import { loadKeyMaterial } from './keys/keystore.js';
+import { holdProvider } from './oidc/provider-holder.js';
 import type { Logger } from './log.js';
 import { clockTolerance, createProvider } from './oidc/provider.js';
 import { createAccessTokenVerifier } from './revocation/access-tokens.js';
@@ -51,30 +53,49 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const catalog = await createCatalog(db);
     cleanups.push(() => catalog.close());
     const keys = await loadKeyMaterial(config);
+    const keyRing = await createKeyRing({ keysDir: config.keysDir, db, log });
+    cleanups.push(() => keyRing.close());
     await bootstrapAdminClient({ db, config, log });
 
     const views = createViews();
     const verifyAccessToken = createAccessTokenVerifier({
       issuer: config.issuer,
-      signingKeys: keys.signingKeys,
+      publishedKeys: () => keyRing.current().published,
       clockTolerance,
     });
     const revocations = publishRevocations(stores.revocations, db);
     const feedHub = await createFeedHub(db);
     cleanups.push(() => feedHub.close());
     const audit = createAudit({ db, log });
-    const provider = createProvider({ config, db, store, catalog, keys, views, log, revocations, verifyAccessToken, audit });
+    const providers = holdProvider(
+      (phase) =>
+        createProvider({
+          config,
+          db,
+          store,
+          catalog,
+          keys: { signingKeys: phase.providerKeys, cookieKeys: keys.cookieKeys },
+          views,
+          log,
+          revocations,
+          verifyAccessToken,
+          audit,
+        }),
+      keyRing,
+    );
     const app = createApp({
-      provider,
+      providers,
+      keyRing,
+      keyRotationDelay: config.keyRotationDelay,
+      cookieKeys: keys.cookieKeys,
       store,
       log,
       views,
       db,
       catalog,
-      keys,
       issuer: config.issuer,
       trustProxy: config.trustProxy,
-      validateClientMetadata: createClientValidator(provider),
+      validateClientMetadata: createClientValidator(providers),
       revocations,
       verifyAccessToken,
       feedHub,

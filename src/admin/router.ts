@@ -2,7 +2,7 @@
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { Catalog } from '../catalog/catalog.js';
-import type { KeyMaterial } from '../keys/keystore.js';
+import type { KeyRing } from '../keys/key-ring.js';
 import type { ValidateClientMetadata } from '../oidc/validate-client.js';
 import type { Database } from '../stores/database.js';
 import { createBearerAuth } from '../http/bearer-auth.js';
@@ -21,7 +21,8 @@ import { notFound } from '../http/errors.js';
 export interface AdminDeps {
   db: Database;
   catalog: Catalog;
-  keys: KeyMaterial;
+  keyRing: KeyRing;
+  keyRotationDelay: number;
   issuer: string;
   validateClientMetadata: ValidateClientMetadata;
   revocations: RevocationStore;

@@ -16,6 +16,7 @@ export interface Config {
   readonly cookieKeys: readonly string[] | undefined;
   readonly bootstrapAdmin: { readonly clientId: string; readonly clientSecret: string | undefined } | undefined;
   readonly adminTokenTtl: number;
+  readonly keyRotationDelay: number;
   readonly tokenExchangeMaxDepth: number;
   readonly clientAssertionMaxLifetime: number;
   readonly clientAssertionAcceptTokenEndpointAudience: boolean;
@@ -178,6 +179,7 @@ export function loadConfig(env: Env = process.env): Config {
     cookieKeys: readCookieKeys(env),
     bootstrapAdmin: readBootstrapAdmin(env),
     adminTokenTtl: readSeconds(env, 'ADMIN_TOKEN_TTL', 300, 30, 3600),
+    keyRotationDelay: readSeconds(env, 'KEY_ROTATION_DELAY', 600, 0, 86_400),
     tokenExchangeMaxDepth: readInteger(env, 'TOKEN_EXCHANGE_MAX_DEPTH', 5, 1, 20),
     clientAssertionMaxLifetime: readSeconds(env, 'CLIENT_ASSERTION_MAX_LIFETIME', 300, 10, 3600),
     clientAssertionAcceptTokenEndpointAudience: readBoolean(env, 'CLIENT_ASSERTION_ACCEPT_TOKEN_ENDPOINT_AUD'),

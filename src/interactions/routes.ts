@@ -3,7 +3,6 @@
 // re-post the password to the authorization endpoint) back into the provider.
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
-import type Provider from 'oidc-provider';
 import { errors as oidcErrors } from 'oidc-provider';
 import type { Catalog } from '../catalog/catalog.js';
 import { readFormBody } from '../http/form-body.js';
@@ -13,12 +12,13 @@ import type { Logger } from '../log.js';
 import { grantConsent, type MissingConsent } from '../oidc/consent-memory.js';
 import type { Database } from '../stores/database.js';
 import { isStoreUnavailable } from '../stores/availability.js';
+import type { ProviderHolder } from '../oidc/provider-holder.js';
 import { authenticateUser } from './authenticate.js';
 import { createCsrf } from './csrf.js';
 import { describeConsent } from './describe-consent.js';
 
 export interface InteractionDeps {
-  provider: Provider;
+  providers: ProviderHolder;
   db: Database;
   catalog: Catalog;
   views: Views;
@@ -26,7 +26,7 @@ export interface InteractionDeps {
   cookieKeys: readonly string[];
 }
 
-type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+type Interaction = Awaited<ReturnType<ProviderHolder['current']['interactionDetails']>>;
 
 const genericLoginError = 'Invalid username or password.';
 
@@ -37,7 +37,7 @@ function pageHeaders(ctx: Context): void {
 }
 
 export function createInteractionRoutes(deps: InteractionDeps): Router {
-  const { provider, views } = deps;
+  const { views } = deps;
   const csrf = createCsrf(deps.cookieKeys[0]!);
   const router = new Router({ prefix: '/interaction' });
 
@@ -97,7 +97,7 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
 
   async function finishConsent(ctx: Context, interaction: Interaction): Promise<void> {
     const grantId = await grantConsent(
-      { provider, db: deps.db },
+      { provider: deps.providers.current, db: deps.db },
       {
         accountId: String(interaction.session?.accountId),
         clientId: String(interaction.params.client_id),
@@ -105,7 +105,7 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
         missing: interaction.prompt.details as MissingConsent,
       },
     );
-    await provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    await deps.providers.current.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
     ctx.respond = false;
   }
 
@@ -116,7 +116,7 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
   }
 
   router.get('/:uid', async function showInteraction(ctx) {
-    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    const interaction = await deps.providers.current.interactionDetails(ctx.req, ctx.res);
     if (interaction.uid !== ctx.params.uid) throw new oidcErrors.SessionNotFound('interaction mismatch');
     const { prompt } = interaction;
     if (prompt.name === 'login') return renderLogin(ctx, interaction);
@@ -137,7 +137,7 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
   });
 
   router.post('/:uid/login', async function submitLogin(ctx) {
-    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    const interaction = await deps.providers.current.interactionDetails(ctx.req, ctx.res);
     if (interaction.uid !== ctx.params.uid || interaction.prompt.name !== 'login') {
       throw new oidcErrors.SessionNotFound('interaction mismatch');
     }
@@ -151,7 +151,7 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
       return renderLogin(ctx, interaction, { error: genericLoginError, username: username.slice(0, 128) });
     }
     deps.log.info({ sub: result.sub, client_id: interaction.params.client_id }, 'login succeeded');
-    await provider.interactionFinished(
+    await deps.providers.current.interactionFinished(
       ctx.req,
       ctx.res,
       { login: { accountId: result.sub, amr: ['pwd'] } },
@@ -161,7 +161,7 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
   });
 
   router.post('/:uid/consent', async function submitConsent(ctx) {
-    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    const interaction = await deps.providers.current.interactionDetails(ctx.req, ctx.res);
     if (interaction.uid !== ctx.params.uid || interaction.prompt.name !== 'consent') {
       throw new oidcErrors.SessionNotFound('interaction mismatch');
     }
@@ -169,7 +169,7 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
     checkCsrf(interaction, form);
     if (form.decision === 'allow') return finishConsent(ctx, interaction);
     // RFC 6749 §4.1.2.1: the resource owner denied the request.
-    await provider.interactionFinished(
+    await deps.providers.current.interactionFinished(
       ctx.req,
       ctx.res,
       { error: 'access_denied', error_description: 'the user denied the request' },

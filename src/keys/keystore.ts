@@ -28,7 +28,7 @@ export function toPublicJwk(key: JWK): JWK {
   return copy;
 }
 
-async function generateSigningKey(alg: SigningKey['alg']): Promise<SigningKey> {
+export async function generateSigningKey(alg: SigningKey['alg']): Promise<SigningKey> {
   const { privateKey } = await generateKeyPair(alg, {
     extractable: true,
     ...(alg === 'RS256' ? { modulusLength: 2048 } : {}),
@@ -57,7 +57,7 @@ async function createOnce(file: string, content: () => Promise<string>): Promise
   return fs.readFile(file, 'utf8');
 }
 
-function parseSigningKeys(file: string, text: string): SigningKey[] {
+export function parseSigningKeys(file: string, text: string): SigningKey[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -70,6 +70,10 @@ function parseSigningKeys(file: string, text: string): SigningKey[] {
     if (typeof key.kid !== 'string' || (key.alg !== 'RS256' && key.alg !== 'ES256') || typeof key.d !== 'string') {
       throw new Error(`${file}: every key needs a kid, alg RS256 or ES256 and its private part`);
     }
+    const useFrom = (key as { use_from?: unknown }).use_from;
+    if (useFrom !== undefined && (typeof useFrom !== 'number' || !Number.isInteger(useFrom))) {
+      throw new Error(`${file}: use_from must be a whole number of seconds since the epoch`);
+    }
   }
   // RS256 signs ID tokens (OIDC Core §15.1), ES256 signs access tokens: both must be there.
   for (const alg of ['RS256', 'ES256']) {
@@ -78,9 +82,26 @@ function parseSigningKeys(file: string, text: string): SigningKey[] {
   return keys as SigningKey[];
 }
 
+export function signingKeysFile(keysDir: string): string {
+  return path.join(keysDir, 'signing-keys.json');
+}
+
+/** Replaces the signing key file atomically (temp file, then rename), mode 0600. */
+export async function writeSigningKeys(keysDir: string, keys: readonly SigningKey[]): Promise<void> {
+  const file = signingKeysFile(keysDir);
+  const temp = `${file}.${process.pid}.${crypto.randomUUID()}.tmp`;
+  await fs.writeFile(temp, JSON.stringify({ keys }, null, 2), { mode: 0o600, flag: 'wx' });
+  await fs.rename(temp, file);
+}
+
+export async function readSigningKeys(keysDir: string): Promise<SigningKey[]> {
+  const file = signingKeysFile(keysDir);
+  return parseSigningKeys(file, await fs.readFile(file, 'utf8'));
+}
+
 export async function loadKeyMaterial(options: { keysDir: string; cookieKeys?: readonly string[] | undefined }): Promise<KeyMaterial> {
   await fs.mkdir(options.keysDir, { recursive: true, mode: 0o700 });
-  const signingFile = path.join(options.keysDir, 'signing-keys.json');
+  const signingFile = signingKeysFile(options.keysDir);
   const signingText = await createOnce(signingFile, async () =>
     JSON.stringify({ keys: [await generateSigningKey('RS256'), await generateSigningKey('ES256')] }, null, 2),
   );

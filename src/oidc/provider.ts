@@ -7,7 +7,7 @@ import { createInteractionPolicy } from './config/interaction-policy.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Config } from '../config/index.js';
 import type { Views } from '../http/views.js';
-import type { KeyMaterial } from '../keys/keystore.js';
+import type { SigningKey } from '../keys/keystore.js';
 import type { Logger } from '../log.js';
 import type { Database } from '../stores/database.js';
 import type { EphemeralStore } from '../stores/ephemeral/types.js';
@@ -36,7 +36,7 @@ export interface ProviderDeps {
   db: Database;
   store: EphemeralStore;
   catalog: Catalog;
-  keys: KeyMaterial;
+  keys: { signingKeys: readonly SigningKey[]; cookieKeys: readonly string[] };
   views: Views;
   log: Logger;
   revocations: RevocationStore;

@@ -1,6 +1,6 @@
 // Runs client metadata through oidc-provider's own client schema, so the admin API refuses
 // exactly what the provider would refuse later, with the RFC 7591 §3.2.2 error code it chose.
-import type Provider from 'oidc-provider';
+import type { ProviderHolder } from './provider-holder.js';
 import { HttpError } from '../http/errors.js';
 import { toProviderClientMetadata } from './client-metadata.js';
 import type { ClientMetadata } from '../stores/clients.js';
@@ -9,9 +9,9 @@ type ClientValidator = { validate(metadata: Record<string, unknown>): Promise<vo
 
 export type ValidateClientMetadata = (metadata: ClientMetadata, secretDigest: string | undefined) => Promise<void>;
 
-export function createClientValidator(provider: Provider): ValidateClientMetadata {
-  const Client = (provider as unknown as { Client: ClientValidator }).Client;
+export function createClientValidator(providers: ProviderHolder): ValidateClientMetadata {
   return async (metadata, secretDigest) => {
+    const Client = (providers.current as unknown as { Client: ClientValidator }).Client;
     try {
       await Client.validate(toProviderClientMetadata({ metadata, secretDigest }));
     } catch (error) {

@@ -22,11 +22,21 @@ export function looksLikeJwt(token: string): boolean {
   return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
 }
 
-export function createAccessTokenVerifier(options: { issuer: string; signingKeys: readonly JWK[]; clockTolerance: number }) {
-  const jwks = createLocalJWKSet({ keys: options.signingKeys.map(toPublicJwk) });
+/** Verifies against the keys published at the moment (they change with key rotation). */
+export function createAccessTokenVerifier(options: { issuer: string; publishedKeys: () => readonly JWK[]; clockTolerance: number }) {
+  const keySets = new WeakMap<readonly JWK[], ReturnType<typeof createLocalJWKSet>>();
+  const currentKeySet = () => {
+    const keys = options.publishedKeys();
+    let keySet = keySets.get(keys);
+    if (!keySet) {
+      keySet = createLocalJWKSet({ keys: keys.map(toPublicJwk) });
+      keySets.set(keys, keySet);
+    }
+    return keySet;
+  };
   return async function verifyAccessToken(token: string): Promise<VerifiedAccessToken> {
     try {
-      const { payload } = await jwtVerify(token, jwks, {
+      const { payload } = await jwtVerify(token, currentKeySet(), {
         issuer: options.issuer,
         typ: 'at+jwt',
         algorithms: [accessTokenSigningAlg],

@@ -1,0 +1,28 @@
+// The provider in force. oidc-provider takes its signing keys at construction and cannot swap
+// them, so when the key phase changes (a rotation's new key starts signing, an old key leaves
+// the JWKS) we construct a new provider and route new requests to it. Requests in flight finish
+// on the old one; nothing else is lost, as all state lives in the stores.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type Provider from 'oidc-provider';
+import type { KeyRing } from '../keys/key-ring.js';
+import type { KeyPhase } from '../keys/key-schedule.js';
+
+export interface ProviderHolder {
+  readonly current: Provider;
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
+
+export function holdProvider(build: (phase: KeyPhase) => Provider, keyRing: KeyRing): ProviderHolder {
+  let provider = build(keyRing.current());
+  let callback = provider.callback();
+  keyRing.onChange((phase) => {
+    provider = build(phase);
+    callback = provider.callback();
+  });
+  return {
+    get current() {
+      return provider;
+    },
+    handle: (req, res) => callback(req, res),
+  };
+}
