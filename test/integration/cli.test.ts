@@ -127,6 +127,16 @@ describe(`portcullis CLI (${storesLabel})`, () => {
     }
   });
 
+  it('keys rotate publishes new keys that sign after --delay', async () => {
+    const run = await cli(['keys', 'rotate', '--delay', '3600']);
+    assert.equal(run.code, 0, run.stderr);
+    const keys = parseJson<{ kid: string; status: string; d?: string }[]>(run);
+    assert.deepEqual(keys.map((key) => key.status).filter((status) => status === 'next').length, 2);
+    for (const key of keys) assert.equal(key.d, undefined);
+    const bad = await cli(['keys', 'rotate', '--delay', 'soon']);
+    assert.equal(bad.code, 2);
+  });
+
   it('resources: create, list, get (URL-encoded identifier), delete', async () => {
     const identifier = 'https://api.test/orders/v1';
     const created = parseJson(
