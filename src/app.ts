@@ -7,6 +7,9 @@ import { createInteractionRoutes } from './interactions/routes.js';
 import { createFeedRoutes } from './revocation/feed-routes.js';
 import type { FeedHub } from './revocation/feed-hub.js';
 import type { ProviderHolder } from './oidc/provider-holder.js';
+import type { Audit } from './audit/audit.js';
+import { createTokenRateLimit } from './throttle/request-rates.js';
+import type { Throttles } from './throttle/throttles.js';
 import type { Views } from './http/views.js';
 import { createAccessLog } from './http/access-log.js';
 import { createAssetRoutes } from './http/assets.js';
@@ -23,6 +26,8 @@ export interface AppDeps extends AdminDeps {
   views: Views;
   feedHub: FeedHub;
   cookieKeys: readonly string[];
+  throttles: Throttles;
+  audit: Audit;
   trustProxy: boolean;
 }
 
@@ -35,6 +40,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(createAccessLog(deps.log));
   app.use(createErrorHandler(deps.log));
   app.use(setSecurityHeaders);
+  app.use(createTokenRateLimit(deps.throttles));
   for (const router of [
     createHealthRoutes(deps),
     createAssetRoutes(),

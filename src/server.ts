@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import { createAudit } from './audit/audit.js';
+import { createThrottles } from './throttle/throttles.js';
 import { bootstrapAdminClient } from './bootstrap.js';
 import { createCatalog } from './catalog/catalog.js';
 import type { Config } from './config/index.js';
@@ -67,6 +68,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const feedHub = await createFeedHub(db);
     cleanups.push(() => feedHub.close());
     const audit = createAudit({ db, log });
+    const throttles = await createThrottles(config);
+    cleanups.push(() => throttles.close());
     const providers = holdProvider(
       (phase) =>
         createProvider({
@@ -88,6 +91,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       keyRing,
       keyRotationDelay: config.keyRotationDelay,
       cookieKeys: keys.cookieKeys,
+      throttles,
+      audit,
       store,
       log,
       views,

@@ -17,6 +17,8 @@ import type { VerifyAccessToken } from '../revocation/access-tokens.js';
 import type { RevocationStore } from '../stores/revocations/types.js';
 import type { EphemeralStore } from '../stores/ephemeral/types.js';
 import { notFound } from '../http/errors.js';
+import { createAdminRateLimit } from '../throttle/request-rates.js';
+import type { Throttles } from '../throttle/throttles.js';
 
 export interface AdminDeps {
   db: Database;
@@ -28,6 +30,7 @@ export interface AdminDeps {
   revocations: RevocationStore;
   verifyAccessToken: VerifyAccessToken;
   store: EphemeralStore;
+  throttles: Throttles;
 }
 
 async function noStore(ctx: Context, next: Next): Promise<void> {
@@ -38,6 +41,7 @@ async function noStore(ctx: Context, next: Next): Promise<void> {
 export function createAdminRouter(deps: AdminDeps): Router {
   const router = new Router({ prefix: '/admin' });
   router.use(noStore);
+  router.use(createAdminRateLimit(deps.throttles));
   router.use(createBearerAuth(deps, { realm: 'admin', audience: adminResourceIdentifier(deps.issuer), scope: adminScope }));
   for (const routes of [
     createClientRoutes(deps),

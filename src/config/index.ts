@@ -26,6 +26,14 @@ export interface Config {
   readonly logLevel: string;
   /** Server processes (node:cluster workers); 1 runs the server in this process. */
   readonly workers: number;
+  readonly throttling: {
+    readonly loginMaxFailures: number;
+    readonly loginMaxFailuresPerIp: number;
+    readonly loginLockSeconds: number;
+    readonly tokenRequestsPerIp: number;
+    readonly tokenRequestsPerClient: number;
+    readonly adminRequestsPerIp: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -188,6 +196,15 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: readBoolean(env, 'TRUST_PROXY'),
     logLevel,
     workers: readWorkers(env),
+    throttling: Object.freeze({
+      loginMaxFailures: readInteger(env, 'LOGIN_MAX_FAILURES', 5, 1, 1000),
+      loginMaxFailuresPerIp: readInteger(env, 'LOGIN_MAX_FAILURES_PER_IP', 100, 1, 1_000_000),
+      loginLockSeconds: readSeconds(env, 'LOGIN_LOCK_SECONDS', 900, 1, 86_400),
+      // Requests per 10 s window, per instance; 0 turns the limit off.
+      tokenRequestsPerIp: readInteger(env, 'TOKEN_REQUESTS_PER_IP', 20_000, 0, 10_000_000),
+      tokenRequestsPerClient: readInteger(env, 'TOKEN_REQUESTS_PER_CLIENT', 10_000, 0, 10_000_000),
+      adminRequestsPerIp: readInteger(env, 'ADMIN_REQUESTS_PER_IP', 1_000, 0, 10_000_000),
+    }),
   });
 }
 

@@ -14,6 +14,9 @@ import type { Database } from '../stores/database.js';
 import { isStoreUnavailable } from '../stores/availability.js';
 import type { ProviderHolder } from '../oidc/provider-holder.js';
 import { authenticateUser } from './authenticate.js';
+import type { Audit } from '../audit/audit.js';
+import type { Throttles } from '../throttle/throttles.js';
+import { checkLoginAllowed, recordLoginFailure, recordLoginSuccess, waitBeforeLogin } from '../throttle/login-throttle.js';
 import { createCsrf } from './csrf.js';
 import { describeConsent } from './describe-consent.js';
 
@@ -24,11 +27,14 @@ export interface InteractionDeps {
   views: Views;
   log: Logger;
   cookieKeys: readonly string[];
+  throttles: Throttles;
+  audit: Audit;
 }
 
 type Interaction = Awaited<ReturnType<ProviderHolder['current']['interactionDetails']>>;
 
 const genericLoginError = 'Invalid username or password.';
+const tooManyAttempts = 'Too many attempts. Please try again later.';
 
 function pageHeaders(ctx: Context): void {
   ctx.set('Cache-Control', 'no-store');
@@ -143,14 +149,27 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
     }
     const form = await readFormBody(ctx);
     checkCsrf(interaction, form);
-    const username = (form.username ?? '').trim();
+    const username = (form.username ?? '').trim().slice(0, 256);
+    const clientId = String(interaction.params.client_id);
+    const gate = await checkLoginAllowed(deps.throttles, username, ctx.ip);
+    if (!gate.allowed) {
+      await deps.audit.record({ type: 'login_throttled', outcome: 'failure', clientId, details: { ip: ctx.ip } });
+      ctx.status = 429;
+      ctx.set('Retry-After', String(gate.retryAfterSeconds));
+      return renderLogin(ctx, interaction, { error: tooManyAttempts, username: username.slice(0, 128) });
+    }
+    await waitBeforeLogin(gate);
     const result = await authenticateUser(deps, username, form.password ?? '');
     if (!result.ok) {
-      deps.log.info({ client_id: interaction.params.client_id }, 'login failed');
+      const lockedNow = await recordLoginFailure(deps.throttles, username, ctx.ip);
+      // The username is recorded as typed: it may not exist, and that must not show anywhere.
+      await deps.audit.record({ type: 'login_failed', outcome: 'failure', clientId, details: { username, ip: ctx.ip } });
+      if (lockedNow) await deps.audit.record({ type: 'login_locked', outcome: 'failure', clientId, details: { username, ip: ctx.ip } });
       ctx.status = 200;
       return renderLogin(ctx, interaction, { error: genericLoginError, username: username.slice(0, 128) });
     }
-    deps.log.info({ sub: result.sub, client_id: interaction.params.client_id }, 'login succeeded');
+    await recordLoginSuccess(deps.throttles, username, ctx.ip);
+    await deps.audit.record({ type: 'login_succeeded', outcome: 'success', clientId, sub: result.sub, details: { ip: ctx.ip } });
     await deps.providers.current.interactionFinished(
       ctx.req,
       ctx.res,

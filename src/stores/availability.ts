@@ -29,6 +29,11 @@ const connectionMessages = [
   'Query read timeout',
   'Client was closed and is not queryable',
   'Cannot use a pool after calling end',
+  // Redis Cluster (ioredis Cluster client)
+  'CLUSTERDOWN',
+  'None of startup nodes is available',
+  'Too many Cluster redirections',
+  'Failed to refresh slots cache',
 ];
 
 export function isStoreUnavailable(error: unknown): boolean {

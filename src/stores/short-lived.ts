@@ -1,5 +1,6 @@
 // The stores for short-lived data: oidc-provider's records and the revocation state. Both live
-// in Redis when REDIS_URL is set (one client shared), else in the Postgres / PGlite database.
+// in Redis when REDIS_URL is set (one client shared: a standalone server, or a Redis Cluster when
+// REDIS_URL lists several seeds, see redis-client.ts), else in the Postgres / PGlite database.
 import type { Database } from './database.js';
 import { createPostgresEphemeralStore } from './ephemeral/postgres.js';
 import { createRedisEphemeralStore } from './ephemeral/redis.js';

@@ -1,18 +1,28 @@
 // One contract for every EphemeralStore, run against real servers: the Postgres store on PGlite
-// (always) and on Postgres (DATABASE_URL), the Redis store on Redis (REDIS_URL). Each backend then
-// adds checks of its own storage (Redis key TTLs and index keys, Postgres rows and purge).
+// (always) and on Postgres (DATABASE_URL), the Redis store on Redis and on a 3-master Redis Cluster
+// the suite starts itself (both when REDIS_URL is set, as CI's Postgres + Redis run does). Each
+// backend then adds checks of its own storage (Redis key TTLs, index keys and cluster slots,
+// Postgres rows and purge).
 // Reference semantics: oidc-provider's memory adapter and its tests.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { openDatabase, type Database } from '../../src/stores/database.js';
 import { openEphemeralStore } from '../../src/stores/ephemeral/index.js';
 import { createPostgresEphemeralStore, purgeExpired } from '../../src/stores/ephemeral/postgres.js';
 import { createRedisEphemeralStore } from '../../src/stores/ephemeral/redis.js';
 import { grantableModels, type EphemeralStore, type Payload } from '../../src/stores/ephemeral/types.js';
 import { migrate } from '../../src/stores/migrate.js';
+import { createRedisClient, type RedisConnection } from '../../src/stores/redis-client.js';
+import {
+  clusterErrorCounts,
+  keySlot,
+  scanClusterKeys,
+  startRedisCluster,
+  type RedisClusterHandle,
+} from '../helpers/redis-cluster.js';
 import {
   createPgliteDatabase,
   createPostgresDatabase,
@@ -315,11 +325,19 @@ if (process.env.DATABASE_URL) {
   );
 }
 
-// ---- Redis store, when REDIS_URL is set ----
+// ---- Redis store, when REDIS_URL is set: on that server, and on a cluster of our own ----
 
 interface RedisHarness extends Harness {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
+  /** Every key under prefix (on every master, for a cluster). */
+  keys(): Promise<string[]>;
+}
+
+/** How many of keys exist, asked one key at a time (a cluster refuses EXISTS across slots). */
+async function countExisting(redis: RedisConnection, keys: string[]): Promise<number> {
+  const counts = await Promise.all(keys.map((key) => redis.exists(key)));
+  return counts.reduce((sum, count) => sum + count, 0);
 }
 
 function redisChecks(harness: () => RedisHarness) {
@@ -328,7 +346,7 @@ function redisChecks(harness: () => RedisHarness) {
     const code = id();
     await store.upsert('AuthorizationCode', code, { v: 1 }, hour);
     await store.consume('AuthorizationCode', code);
-    const hash = await redis.hgetall(`${prefix}AuthorizationCode:${code}`);
+    const hash = await redis.hgetall(`${prefix}AuthorizationCode:{${code}}`);
     assert.deepEqual(Object.keys(hash).sort(), ['consumed', 'payload']);
     assert.deepEqual(JSON.parse(hash.payload ?? ''), { v: 1 });
   });
@@ -337,7 +355,7 @@ function redisChecks(harness: () => RedisHarness) {
     const { redis, prefix, store } = harness();
     const code = id();
     assert.equal(await store.consume('AuthorizationCode', code), false);
-    assert.equal(await redis.exists(`${prefix}AuthorizationCode:${code}`), 0);
+    assert.equal(await redis.exists(`${prefix}AuthorizationCode:{${code}}`), 0);
   });
 
   it('gives a grant index the TTL of its longest member, in either order', async () => {
@@ -345,7 +363,7 @@ function redisChecks(harness: () => RedisHarness) {
     for (const order of [[hour, 60], [60, hour]]) {
       const grantId = id();
       for (const ttl of order) await store.upsert('AccessToken', id(), { grantId }, ttl);
-      assert.ok((await redis.pttl(`${prefix}grant:${grantId}`)) > (hour - 5) * 1000, `order ${order.join(', ')}`);
+      assert.ok((await redis.pttl(`${prefix}grant:{${grantId}}`)) > (hour - 5) * 1000, `order ${order.join(', ')}`);
     }
   });
 
@@ -353,31 +371,101 @@ function redisChecks(harness: () => RedisHarness) {
     const { redis, prefix, store } = harness();
     const [session, uid, device, userCode, grantId] = [id(), id(), id(), id(), id()];
     const keys = [
-      `${prefix}uid:Session:${uid}`,
-      `${prefix}userCode:DeviceCode:${userCode}`,
-      `${prefix}grant:${grantId}`,
+      `${prefix}uid:Session:{${uid}}`,
+      `${prefix}userCode:DeviceCode:{${userCode}}`,
+      `${prefix}grant:{${grantId}}`,
     ];
     await store.upsert('Session', session, { uid }, hour);
     await store.upsert('DeviceCode', device, { userCode, grantId }, hour);
-    assert.equal(await redis.exists(...keys), 3);
+    assert.equal(await countExisting(redis, keys), 3);
     await store.destroy('Session', session);
     await store.destroy('DeviceCode', device);
-    assert.equal(await redis.exists(...keys), 0);
+    assert.equal(await countExisting(redis, keys), 0);
 
     await store.upsert('DeviceCode', device, { userCode, grantId }, hour);
     await store.upsert('RefreshToken', id(), { grantId }, hour);
     await store.revokeByGrantId(grantId);
-    assert.equal(await redis.exists(...keys), 0);
+    assert.equal(await countExisting(redis, keys), 0);
+  });
+
+  it('answers only for the record an index entry still matches', async () => {
+    // Index entries are hints checked against the record: a stale one (left by a crash between
+    // two steps of a write) must never answer for a record that no longer holds the value.
+    const { redis, prefix, store } = harness();
+    const [session, uid, token, grantId] = [id(), id(), id(), id()];
+    await store.upsert('Session', session, { uid: id() }, hour);
+    await redis.set(`${prefix}uid:Session:{${uid}}`, session, 'EX', hour);
+    assert.equal(await store.findByUid('Session', uid), undefined);
+
+    await store.upsert('AccessToken', token, { grantId: id() }, hour);
+    await redis.sadd(`${prefix}grant:{${grantId}}`, `AccessToken:${token}`);
+    await redis.expire(`${prefix}grant:{${grantId}}`, hour);
+    await store.revokeByGrantId(grantId);
+    assert.ok(await store.find('AccessToken', token), 'a stale grant member is not the grant\'s to revoke');
   });
 
   // Runs last: every key the suite wrote (records, grant, uid and userCode indexes) is still there.
   it('puts a TTL on every key it writes', async () => {
-    const { redis, prefix } = harness();
-    const keys = await scanRedisKeys(redis, prefix);
+    const { redis, prefix, keys: scan } = harness();
+    const keys = await scan();
     for (const kind of ['grant:', 'uid:', 'userCode:', 'AccessToken:', 'AuthorizationCode:', 'ReplayDetection:']) {
       assert.ok(keys.some((key) => key.startsWith(prefix + kind)), `no ${kind} key to check`);
     }
     for (const key of keys) assert.ok((await redis.pttl(key)) > 0, `${key} has no TTL`);
+  });
+}
+
+interface ClusterHarness extends RedisHarness {
+  redis: Cluster;
+  /** Errors the masters had answered when the suite started, by kind. */
+  errorsAtStart: Map<string, number>;
+}
+
+function clusterChecks(harness: () => ClusterHarness) {
+  redisChecks(harness);
+
+  it('puts each key in the slot of the identifier it is found by', async () => {
+    const { redis, prefix, store, keys } = harness();
+    const [session, uid, device, userCode, grantId, token] = [id(), id(), id(), id(), id(), id()];
+    await store.upsert('Session', session, { uid }, hour);
+    await store.upsert('DeviceCode', device, { userCode, grantId }, hour);
+    await store.upsert('AccessToken', token, { grantId }, hour);
+    const expected: [key: string, foundBy: string][] = [
+      [`${prefix}Session:{${session}}`, session],
+      [`${prefix}uid:Session:{${uid}}`, uid],
+      [`${prefix}DeviceCode:{${device}}`, device],
+      [`${prefix}userCode:DeviceCode:{${userCode}}`, userCode],
+      [`${prefix}AccessToken:{${token}}`, token],
+      [`${prefix}grant:{${grantId}}`, grantId],
+    ];
+    const written = new Set(await keys());
+    for (const [key, foundBy] of expected) {
+      assert.ok(written.has(key), `${key} was not written`);
+      assert.equal(await keySlot(redis, key), await keySlot(redis, foundBy), key);
+    }
+  });
+
+  it('spreads records over every master', async () => {
+    const { redis, prefix, store } = harness();
+    const tokens = Array.from({ length: 30 }, () => id());
+    for (const token of tokens) await store.upsert('AccessToken', token, { grantId: id() }, hour);
+    const wanted = new Set(tokens.map((token) => `${prefix}AccessToken:{${token}}`));
+    const masters = redis.nodes('master');
+    assert.equal(masters.length, 3);
+    for (const node of masters) {
+      const held = (await scanRedisKeys(node, prefix)).filter((key) => wanted.has(key));
+      assert.ok(held.length > 0, `master ${node.options.port} holds none of 30 records`);
+    }
+  });
+
+  // Runs last: the whole suite, as each master saw it.
+  it('never sent a command across slots', async () => {
+    const { redis, errorsAtStart } = harness();
+    const errors = await clusterErrorCounts(redis);
+    assert.equal(errors.get('CROSSSLOT') ?? 0, 0, 'CROSSSLOT errors');
+    // ERR covers "Script attempted to access a non local key"; NOSCRIPT is the expected first
+    // EVALSHA of each script on each node.
+    assert.equal(errors.get('ERR') ?? 0, errorsAtStart.get('ERR') ?? 0, 'ERR replies during the suite');
   });
 }
 
@@ -387,12 +475,14 @@ if (process.env.REDIS_URL) {
   runEphemeralStoreContract(
     'redis store on Redis',
     async (): Promise<RedisHarness> => {
-      const redis = new Redis(redisUrl);
+      const redis = createRedisClient(redisUrl);
+      assert.ok(!(redis instanceof Cluster), 'one URL is a standalone server');
       const prefix = uniqueRedisPrefix();
       return {
         redis,
         prefix,
         store: createRedisEphemeralStore({ redis, keyPrefix: prefix }),
+        keys: () => scanRedisKeys(redis, prefix),
         async close() {
           await deleteRedisKeys(redis, prefix);
           await redis.quit();
@@ -400,6 +490,35 @@ if (process.env.REDIS_URL) {
       };
     },
     redisChecks,
+  );
+
+  runEphemeralStoreContract(
+    'redis store on Redis Cluster',
+    async (): Promise<ClusterHarness> => {
+      const cluster = await startRedisCluster();
+      const redis = createRedisClient(cluster.url);
+      try {
+        assert.ok(redis instanceof Cluster, 'comma-separated seeds are a cluster');
+        await redis.ping(); // ready: every master known
+        const prefix = uniqueRedisPrefix();
+        return {
+          redis,
+          prefix,
+          store: createRedisEphemeralStore({ redis, keyPrefix: prefix }),
+          keys: () => scanClusterKeys(redis, prefix),
+          errorsAtStart: await clusterErrorCounts(redis),
+          async close() {
+            await redis.quit();
+            await cluster.stop();
+          },
+        };
+      } catch (error) {
+        redis.disconnect();
+        await cluster.stop();
+        throw error;
+      }
+    },
+    clusterChecks,
   );
 
   describe('openEphemeralStore with Redis', () => {
@@ -437,6 +556,56 @@ if (process.env.REDIS_URL) {
       } finally {
         await store.close();
         await proxy.stop();
+      }
+    });
+  });
+
+  describe('openEphemeralStore with Redis Cluster', () => {
+    let cluster: RedisClusterHandle | undefined;
+    before(async () => {
+      cluster = await startRedisCluster();
+    });
+    after(async () => {
+      await cluster?.stop();
+    });
+
+    it('uses the cluster, fails fast while it is down and reconnects on its own', async () => {
+      const nodes = cluster ?? assert.fail('cluster not started');
+      const errors: Error[] = [];
+      const store = await openEphemeralStore({
+        redisUrl: nodes.url,
+        db: undefined as unknown as Database, // not used when redisUrl is set
+        keyPrefix: uniqueRedisPrefix(),
+        onRedisError: (error) => errors.push(error),
+      });
+      // Records on every master: a standalone client would be sent MOVED for most of them.
+      const roundTrip = async () => {
+        const keys = Array.from({ length: 12 }, () => id());
+        for (const key of keys) await store.upsert('AccessToken', key, { key }, hour);
+        for (const key of keys) assert.deepEqual(await store.find('AccessToken', key), { key });
+      };
+      try {
+        assert.equal(store.kind, 'redis');
+        await roundTrip();
+
+        await nodes.takeDown();
+        for (const attempt of [() => store.ping(), () => store.find('AccessToken', id())]) {
+          const started = Date.now();
+          await assert.rejects(attempt());
+          assert.ok(Date.now() - started < 3_000, `took ${Date.now() - started} ms to fail`);
+        }
+        assert.ok(errors.length > 0, 'connection errors are reported');
+
+        await nodes.bringUp();
+        let reconnected = false;
+        for (let tries = 0; tries < 100 && !reconnected; tries++) {
+          reconnected = await store.ping().then(() => true, () => false);
+          if (!reconnected) await sleep(100);
+        }
+        assert.ok(reconnected, 'the client reconnected');
+        await roundTrip();
+      } finally {
+        await store.close();
       }
     });
   });

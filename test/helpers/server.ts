@@ -6,7 +6,8 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedisClient } from '../../src/stores/redis-client.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { createLogger } from '../../src/log.js';
 import { startServer, type RunningServer } from '../../src/server.js';
@@ -57,9 +58,10 @@ export async function createTestEnvironment(): Promise<TestEnvironment> {
     cleanups.push(() => database.drop());
     const prefix = uniqueRedisPrefix();
     cleanups.push(async () => {
-      const redis = new Redis(process.env.REDIS_URL as string);
+      // REDIS_URL may name a cluster (several seeds): the server's own way to connect.
+      const redis = createRedisClient(process.env.REDIS_URL as string);
       try {
-        await deleteRedisKeys(redis, prefix);
+        await deleteRedisKeys(redis as Redis, prefix);
       } finally {
         redis.disconnect();
       }

@@ -1,67 +1,79 @@
-// The ephemeral store on Redis. One record is a HASH: field `payload` (JSON) and, once consumed,
-// field `consumed` (epoch seconds). Every key written here carries a TTL, and every multi-key
-// change runs as one Lua script, so a crash or a concurrent writer never leaves half an update.
+// The ephemeral store on Redis, standalone or Cluster (one code path for both). One record is a
+// HASH: field `payload` (JSON) and, once consumed, field `consumed` (epoch seconds). Every key
+// written here carries a TTL.
 //
-// Key layout (prefix defaults to `portcullis:`):
-//   ${prefix}${model}:${id}              the record
-//   ${prefix}grant:${grantId}            SET of `${model}:${id}` members, TTL = longest member's
-//   ${prefix}uid:${model}:${uid}         → id
-//   ${prefix}userCode:${model}:${code}   → id
+// Key layout (prefix defaults to `portcullis:`; the hash tag `{…}` picks the cluster slot):
+//   ${prefix}${model}:{${id}}              the record
+//   ${prefix}uid:${model}:{${uid}}         → id
+//   ${prefix}userCode:${model}:{${code}}   → id
+//   ${prefix}grant:{${grantId}}            SET of `${model}:${id}`, TTL = longest member's
+// (A prefix with a `{tag}` of its own puts every key in that tag's slot: still correct, not spread.)
 //
-// The scripts derive index keys from the stored payload, so this needs a standalone Redis (or
-// a primary behind Sentinel), not Redis Cluster.
+// Each key is tagged with the one identifier its reader knows: find has the id, findByUid the
+// uid, revokeByGrantId the grant id. So records spread evenly over the cluster, and a record,
+// its index entries and its grant's index lie in different slots, which no one script may touch
+// together (a cluster refuses cross-slot and undeclared keys). Keeping a grant's records under
+// the grant's tag would make revokeByGrantId one script, but find (by id alone) would then need a
+// pointer key first: a second round trip on every token lookup, the pointer in another slot still.
+//
+// Atomic: every script touches exactly one key, passed in KEYS. consume and insertIfAbsent (the
+// one-time operations) are single-key scripts on the record, and so is each record write, which
+// replaces payload, consumed and TTL in one step.
+//
+// Not atomic: keeping the indexes in step with the record takes separate steps, so the indexes
+// are hints checked against the record. findByUid / findByUserCode answer only a record whose
+// payload still holds that uid / userCode; revokeByGrantId deletes only records whose payload
+// still names the grant. A stale entry (a crash between steps, a replaced record) never yields a
+// wrong answer; the next write or destroy of its record removes it, or it expires. The order of
+// the steps keeps the other direction sound:
+//   upsert          1. index entries, grant membership   2. the record
+//                   3. the old record's entries that changed (only while they point at this id)
+//   insertIfAbsent  1. the record, if absent              2. its entries (the winner only)
+//   destroy         1. the record                         2. its entries
+//   revokeByGrantId 1. the members   2. each record still of this grant   3. its entries, members
+// so a record upsert() wrote is indexed before anyone can read it. Left open: concurrent writes
+// of one id that change its uid / userCode / grantId, or destroy and re-create it, can cost the
+// live record an index entry (oidc-provider never changes those fields, and its ids are random);
+// and a record written into a grant while revokeByGrantId runs may survive it, as one written
+// just after would (the adapter marks the grant revoked first, which retires such records too).
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis-client.js';
 import { grantableModels, maxRecordLifetime, type EphemeralStore, type Payload } from './types.js';
 
-// Removes a record and the index entries that still point at it. An index entry that now
-// points at another record (its uid was reused) is left alone.
-const removeRecordLua = `
-local function removeRecord(prefix, model, id)
-  local key = prefix .. model .. ':' .. id
-  local raw = redis.call('HGET', key, 'payload')
-  if raw then
-    local ok, old = pcall(cjson.decode, raw)
-    if ok and type(old) == 'table' then
-      if type(old.uid) == 'string' then
-        local uidKey = prefix .. 'uid:' .. model .. ':' .. old.uid
-        if redis.call('GET', uidKey) == id then redis.call('DEL', uidKey) end
-      end
-      if type(old.userCode) == 'string' then
-        local codeKey = prefix .. 'userCode:' .. model .. ':' .. old.userCode
-        if redis.call('GET', codeKey) == id then redis.call('DEL', codeKey) end
-      end
-      if type(old.grantId) == 'string' then
-        -- Redis deletes a SET once its last member is removed.
-        redis.call('SREM', prefix .. 'grant:' .. old.grantId, model .. ':' .. id)
-      end
-    end
-  end
-  redis.call('DEL', key)
+// Lua: the uid, userCode and grantId of a stored payload ('' when absent or not a string).
+const indexFieldsLua = `
+local function indexFields(raw)
+  local ok, payload = pcall(cjson.decode, raw)
+  if not ok or type(payload) ~= 'table' then return '', '', '' end
+  local function text(value) if type(value) == 'string' then return value end return '' end
+  return text(payload.uid), text(payload.userCode), text(payload.grantId)
 end
 `;
 
-// ARGV: prefix, model, id, payload JSON, ttl seconds, uid, userCode, grantId, consumed, onlyIfAbsent
-// ('' = not set). Returns 1 when written, 0 when onlyIfAbsent and the record exists.
-const writeLua = `${removeRecordLua}
-local prefix, model, id, payload, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
-local uid, userCode, grantId, consumed = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
-local key = prefix .. model .. ':' .. id
-if ARGV[10] == '1' and redis.call('EXISTS', key) == 1 then return 0 end
-removeRecord(prefix, model, id)
-redis.call('HSET', key, 'payload', payload)
+// KEYS[1] record. ARGV: payload JSON, ttl seconds, consumed ('' = not consumed), onlyIfAbsent.
+// Returns {0} when onlyIfAbsent and the record exists, else {1, old uid, old userCode, old grantId}.
+const writeRecordLua = `${indexFieldsLua}
+if ARGV[4] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
+local old = redis.call('HGET', KEYS[1], 'payload')
+local uid, userCode, grantId = '', '', ''
+if old then uid, userCode, grantId = indexFields(old) end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'payload', ARGV[1])
 -- A payload saved after consumption stays consumed: consume() must keep refusing it.
-if consumed ~= '' then redis.call('HSET', key, 'consumed', consumed) end
-redis.call('EXPIRE', key, ttl)
-if uid ~= '' then redis.call('SET', prefix .. 'uid:' .. model .. ':' .. uid, id, 'EX', ttl) end
-if userCode ~= '' then redis.call('SET', prefix .. 'userCode:' .. model .. ':' .. userCode, id, 'EX', ttl) end
-if grantId ~= '' then
-  local grantKey = prefix .. 'grant:' .. grantId
-  redis.call('SADD', grantKey, model .. ':' .. id)
-  -- The index must outlive its longest member, and never be cut short by a shorter one.
-  if redis.call('PTTL', grantKey) < ttl * 1000 then redis.call('EXPIRE', grantKey, ttl) end
-end
-return 1
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'consumed', ARGV[3]) end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return {1, uid, userCode, grantId}
+`;
+
+// KEYS[1] record, ARGV[1] grant id ('' = any). Deletes the record unless it belongs to another
+// grant. Returns {0} when nothing was deleted, else {1, uid, userCode, grantId}.
+const deleteRecordLua = `${indexFieldsLua}
+local raw = redis.call('HGET', KEYS[1], 'payload')
+if not raw then return {0} end
+local uid, userCode, grantId = indexFields(raw)
+if ARGV[1] ~= '' and grantId ~= ARGV[1] then return {0} end
+redis.call('DEL', KEYS[1])
+return {1, uid, userCode, grantId}
 `;
 
 // KEYS[1] record, ARGV[1] epoch seconds. EXISTS first: HSETNX on a missing (or expired) key
@@ -71,32 +83,34 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 return redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1])
 `;
 
-const destroyLua = `${removeRecordLua}
-removeRecord(ARGV[1], ARGV[2], ARGV[3])
+// KEYS[1] grant index, ARGV[1] member, ARGV[2] ttl seconds. The index must outlive its longest
+// member, and never be cut short by a shorter one.
+const addMemberLua = `
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) * 1000 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 1
 `;
 
-// ARGV: prefix, grantId. Members are `${model}:${id}`; model names never contain ':'.
-const revokeLua = `${removeRecordLua}
-local grantKey = ARGV[1] .. 'grant:' .. ARGV[2]
-for _, member in ipairs(redis.call('SMEMBERS', grantKey)) do
-  local sep = string.find(member, ':', 1, true)
-  removeRecord(ARGV[1], string.sub(member, 1, sep - 1), string.sub(member, sep + 1))
-end
-redis.call('DEL', grantKey)
+// KEYS[1] uid / userCode index entry, ARGV[1] id. An entry that now points at another record
+// (its uid was reused) is left alone.
+const removeEntryLua = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 `;
 
-type Script = (keys: string[], args: (string | number)[]) => Promise<unknown>;
+type Script = (key: string, args: (string | number)[]) => Promise<unknown>;
 
 // EVALSHA, falling back to EVAL once when the server does not have the script cached yet
-// (first use, restart, SCRIPT FLUSH); EVAL caches it for the next call.
-function script(redis: Redis, source: string): Script {
+// (first use, restart, SCRIPT FLUSH; in a cluster each node has its own cache); EVAL caches it
+// for the next call. Every script here takes exactly one key.
+function script(redis: RedisConnection, source: string): Script {
   const sha = createHash('sha1').update(source).digest('hex');
-  return async (keys, args) => {
+  return async (key, args) => {
     try {
-      return await redis.evalsha(sha, keys.length, ...keys, ...args);
+      return await redis.evalsha(sha, 1, key, ...args);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return redis.eval(source, keys.length, ...keys, ...args);
+      return redis.eval(source, 1, key, ...args);
     }
   };
 }
@@ -112,36 +126,73 @@ function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
 
-export function createRedisEphemeralStore(options: { redis: Redis; keyPrefix?: string }): EphemeralStore {
+/** What a record names in the indexes ('' = nothing). */
+interface IndexFields {
+  uid: string;
+  userCode: string;
+  grantId: string;
+}
+
+/** The {1, uid, userCode, grantId} reply of writeRecordLua / deleteRecordLua, or undefined for {0}. */
+function indexFieldsOf(reply: unknown): IndexFields | undefined {
+  if (!Array.isArray(reply) || reply[0] !== 1) return undefined;
+  return { uid: text(reply[1]), userCode: text(reply[2]), grantId: text(reply[3]) };
+}
+
+export function createRedisEphemeralStore(options: { redis: RedisConnection; keyPrefix?: string }): EphemeralStore {
   const { redis } = options;
   const prefix = options.keyPrefix ?? 'portcullis:';
-  const write = script(redis, writeLua);
-  const consumeScript = script(redis, consumeLua);
-  const destroyScript = script(redis, destroyLua);
-  const revokeScript = script(redis, revokeLua);
+  const recordKey = (model: string, id: string) => `${prefix}${model}:{${id}}`;
+  const entryKey = (index: 'uid' | 'userCode', model: string, value: string) => `${prefix}${index}:${model}:{${value}}`;
+  const grantKey = (grantId: string) => `${prefix}grant:{${grantId}}`;
+  // Members are `${model}:${id}`; model names never contain ':'.
+  const member = (model: string, id: string) => `${model}:${id}`;
 
-  function save(model: string, id: string, payload: Payload, expiresIn: number | undefined, onlyIfAbsent: boolean) {
+  const writeRecord = script(redis, writeRecordLua);
+  const deleteRecord = script(redis, deleteRecordLua);
+  const consumeRecord = script(redis, consumeLua);
+  const addMember = script(redis, addMemberLua);
+  const removeEntry = script(redis, removeEntryLua);
+
+  /** The record's index fields as the store keeps them: grant membership for grantable models only. */
+  function fieldsOf(model: string, payload: Payload): IndexFields {
+    return {
+      uid: text(payload.uid),
+      userCode: text(payload.userCode),
+      grantId: grantableModels.has(model) ? text(payload.grantId) : '',
+    };
+  }
+
+  function addEntries(model: string, id: string, fields: IndexFields, ttl: number): Promise<unknown>[] {
+    const writes: Promise<unknown>[] = [];
+    if (fields.uid) writes.push(redis.set(entryKey('uid', model, fields.uid), id, 'EX', ttl));
+    if (fields.userCode) writes.push(redis.set(entryKey('userCode', model, fields.userCode), id, 'EX', ttl));
+    if (fields.grantId) writes.push(addMember(grantKey(fields.grantId), [member(model, id), ttl]));
+    return writes;
+  }
+
+  /** Removes the entries of `old` that `current` (the record now stored, if any) does not share. */
+  function removeEntries(model: string, id: string, old: IndexFields, current?: IndexFields): Promise<unknown>[] {
+    const removals: Promise<unknown>[] = [];
+    if (old.uid && old.uid !== current?.uid) removals.push(removeEntry(entryKey('uid', model, old.uid), [id]));
+    if (old.userCode && old.userCode !== current?.userCode) {
+      removals.push(removeEntry(entryKey('userCode', model, old.userCode), [id]));
+    }
+    if (grantableModels.has(model) && old.grantId && old.grantId !== current?.grantId) {
+      // Redis deletes a SET once its last member is removed.
+      removals.push(redis.srem(grantKey(old.grantId), member(model, id)));
+    }
+    return removals;
+  }
+
+  function write(model: string, id: string, payload: Payload, ttl: number, onlyIfAbsent: boolean) {
     const consumed = typeof payload.consumed === 'number' && Number.isFinite(payload.consumed) ? payload.consumed : '';
-    return write(
-      [],
-      [
-        prefix,
-        model,
-        id,
-        JSON.stringify(payload),
-        lifetime(expiresIn),
-        text(payload.uid),
-        text(payload.userCode),
-        grantableModels.has(model) ? text(payload.grantId) : '',
-        consumed,
-        onlyIfAbsent ? '1' : '0',
-      ],
-    );
+    return writeRecord(recordKey(model, id), [JSON.stringify(payload), ttl, consumed, onlyIfAbsent ? '1' : '0']);
   }
 
   async function find(model: string, id: string): Promise<Payload | undefined> {
     // HGETALL answers {} (not null) for a missing key.
-    const hash = await redis.hgetall(`${prefix}${model}:${id}`);
+    const hash = await redis.hgetall(recordKey(model, id));
     if (hash.payload === undefined) return undefined;
     const payload = JSON.parse(hash.payload) as Payload;
     if (hash.consumed !== undefined) payload.consumed = Number(hash.consumed);
@@ -149,33 +200,54 @@ export function createRedisEphemeralStore(options: { redis: Redis; keyPrefix?: s
   }
 
   async function findByIndex(model: string, index: 'uid' | 'userCode', value: string) {
-    const id = await redis.get(`${prefix}${index}:${model}:${value}`);
+    const id = await redis.get(entryKey(index, model, value));
     if (id === null) return undefined;
     const payload = await find(model, id);
-    // The record may have been replaced between the two reads; never answer for another uid.
+    // The entry may be stale (the record replaced or re-created); never answer for another value.
     return payload?.[index] === value ? payload : undefined;
   }
 
   return {
     kind: 'redis',
     async upsert(model, id, payload, expiresIn) {
-      await save(model, id, payload, expiresIn, false);
+      const ttl = lifetime(expiresIn);
+      const fields = fieldsOf(model, payload);
+      await Promise.all(addEntries(model, id, fields, ttl));
+      const old = indexFieldsOf(await write(model, id, payload, ttl, false));
+      if (old) await Promise.all(removeEntries(model, id, old, fields));
     },
     find,
     findByUid: (model, uid) => findByIndex(model, 'uid', uid),
     findByUserCode: (model, userCode) => findByIndex(model, 'userCode', userCode),
     async consume(model, id) {
       const now = Math.floor(Date.now() / 1000);
-      return (await consumeScript([`${prefix}${model}:${id}`], [now])) === 1;
+      return (await consumeRecord(recordKey(model, id), [now])) === 1;
     },
     async destroy(model, id) {
-      await destroyScript([], [prefix, model, id]);
+      const old = indexFieldsOf(await deleteRecord(recordKey(model, id), ['']));
+      if (old) await Promise.all(removeEntries(model, id, old));
     },
     async revokeByGrantId(grantId) {
-      await revokeScript([], [prefix, grantId]);
+      const members = await redis.smembers(grantKey(grantId));
+      const removed = await Promise.all(
+        members.map(async (entry) => {
+          const sep = entry.indexOf(':');
+          const [model, id] = [entry.slice(0, sep), entry.slice(sep + 1)];
+          const old = indexFieldsOf(await deleteRecord(recordKey(model, id), [grantId]));
+          if (!old) return undefined; // gone already, or no longer this grant's: not ours to delete
+          await Promise.all(removeEntries(model, id, { ...old, grantId: '' }));
+          return entry;
+        }),
+      );
+      // Only the members whose records went: one joining the grant right now stays indexed.
+      const done = removed.filter((entry) => entry !== undefined);
+      if (done.length > 0) await redis.srem(grantKey(grantId), ...done);
     },
     async insertIfAbsent(model, id, payload, expiresIn) {
-      return (await save(model, id, payload, expiresIn, true)) === 1;
+      const ttl = lifetime(expiresIn);
+      if (!indexFieldsOf(await write(model, id, payload, ttl, true))) return false;
+      await Promise.all(addEntries(model, id, fieldsOf(model, payload), ttl));
+      return true;
     },
     async ping() {
       await redis.ping();

@@ -1,27 +1,53 @@
-// Revocation state in Redis: `${prefix}revoked:jti:<jti>` and `${prefix}revoked:<kind>:<id>`
-// (the epoch second of the revocation), each with a TTL, read together with one MGET.
-import type { Redis } from 'ioredis';
+// Revocation state in Redis, standalone or Cluster:
+//   ${prefix}{revoked}:jti:<jti>     listed until the token's exp (EXAT)
+//   ${prefix}{revoked}:<kind>:<id>   the epoch second of the latest revocation, TTL = lifetime
+// read together with one MGET, so a check is one command and one round trip.
+//
+// Every key carries the one hash tag `{revoked}`, so all revocation state lives in one cluster
+// slot: an MGET may not span slots, and the alternative (one GET per key, each to its own
+// node) costs up to four commands per check instead of one. One slot is affordable because the
+// state is small: one short key per explicitly revoked token until its exp, and one per revoked
+// subject, client or grant. Its cost is that every check lands on that slot's node (and its
+// replicas); an MGET of a few keys is among the cheapest things Redis does.
+import { hashTagOf, type RedisConnection } from '../redis-client.js';
 import type { RevocationKind, RevocationStore, TokenIdentity } from './types.js';
 
-// Keeps the later of two revocation times, so a delayed write never shortens a revocation.
-const setLaterLua = `
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-local at = tonumber(ARGV[1])
-if at > current then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) else redis.call('EXPIRE', KEYS[1], ARGV[2], 'GT') end
+// KEYS[1], ARGV[1] exp (epoch seconds). Lists the jti until exp, and never shortens a listing.
+// EXAT in the past stores nothing: the token is dead anyway.
+const listUntilLua = `
+if not redis.call('SET', KEYS[1], '1', 'EXAT', ARGV[1], 'NX') then
+  if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('EXPIREAT', KEYS[1], ARGV[1], 'GT') end
+end
 return 1`;
 
-export function createRedisRevocationStore(options: { redis: Redis; keyPrefix?: string }): RevocationStore {
+// KEYS[1], ARGV[1] revocation time, ARGV[2] lifetime (seconds). Keeps the later of two
+// revocation times and the longer of two lifetimes, so a delayed write never weakens a mark.
+const setLaterLua = `
+local current = redis.call('GET', KEYS[1])
+if not current then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  return 1
+end
+if tonumber(ARGV[1]) > tonumber(current) then redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL') end
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) * 1000 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 1`;
+
+export function createRedisRevocationStore(options: { redis: RedisConnection; keyPrefix?: string }): RevocationStore {
   const { redis } = options;
   const prefix = options.keyPrefix ?? 'portcullis:';
-  const key = (kind: RevocationKind | 'jti', id: string) => `${prefix}revoked:${kind}:${id}`;
+  const key = (kind: RevocationKind | 'jti', id: string) => `${prefix}{revoked}:${kind}:${id}`;
+  // A prefix with a hash tag of its own moves every key into that tag's slot, which is fine;
+  // one with an empty tag (`{}`) would make Redis hash whole keys and scatter them.
+  if (hashTagOf(key('jti', 'a')) !== hashTagOf(key('sub', 'b'))) {
+    throw new Error(`Redis key prefix "${prefix}" would scatter the revocation keys over the cluster slots`);
+  }
 
   return {
     async revokeToken(jti, expiresAt) {
-      const ttl = Math.max(1, Math.ceil(expiresAt - Date.now() / 1000));
-      await redis.set(key('jti', jti), '1', 'EX', ttl);
+      await redis.eval(listUntilLua, 1, key('jti', jti), String(Math.ceil(expiresAt)));
     },
     async revokeIssuedBefore(kind, id, at, lifetime) {
-      await redis.eval(setLaterLua, 1, key(kind, id), String(at), String(lifetime));
+      await redis.eval(setLaterLua, 1, key(kind, id), String(at), String(Math.max(1, Math.ceil(lifetime))));
     },
     async isRevoked(token: TokenIdentity) {
       const keys = [key('jti', token.jti)];

@@ -1,0 +1,359 @@
+// One contract for every RevocationStore, run against real servers: the Postgres store on PGlite
+// (always) and on Postgres (DATABASE_URL), the Redis store on Redis and on a 3-master Redis
+// Cluster the suite starts itself (both when REDIS_URL is set). Each backend then checks its own
+// storage: every mark expires, and (cluster) all of it sits in one slot, read with one command.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Cluster } from 'ioredis';
+import { openDatabase, type Database } from '../../src/stores/database.js';
+import { migrate } from '../../src/stores/migrate.js';
+import { createRedisClient, type RedisConnection } from '../../src/stores/redis-client.js';
+import { createPostgresRevocationStore } from '../../src/stores/revocations/postgres.js';
+import { createRedisRevocationStore } from '../../src/stores/revocations/redis.js';
+import type { RevocationKind, RevocationStore } from '../../src/stores/revocations/types.js';
+import { clusterErrorCounts, keySlot, scanClusterKeys, startRedisCluster } from '../helpers/redis-cluster.js';
+import {
+  createPgliteDatabase,
+  createPostgresDatabase,
+  deleteRedisKeys,
+  scanRedisKeys,
+  uniqueRedisPrefix,
+} from '../helpers/stores.js';
+
+interface Harness {
+  store: RevocationStore;
+  close(): Promise<void>;
+}
+
+const hour = 3600;
+const day = 24 * hour;
+const kinds: readonly RevocationKind[] = ['sub', 'client', 'grant'];
+const id = () => randomUUID();
+const epochNow = () => Math.floor(Date.now() / 1000);
+/** The TokenIdentity field that carries each kind. */
+const field = { sub: 'sub', client: 'clientId', grant: 'grantId' } as const;
+
+function runRevocationStoreContract<H extends Harness>(
+  name: string,
+  makeStore: () => Promise<H>,
+  backendChecks?: (harness: () => H) => void,
+) {
+  describe(`revocation store contract: ${name}`, () => {
+    let harness: H | undefined;
+    const current = () => harness ?? assert.fail('store not opened');
+    const store = () => current().store;
+    before(async () => {
+      harness = await makeStore();
+    });
+    after(async () => {
+      await harness?.close();
+    });
+
+    it('revokes nothing until told to', async () => {
+      const now = epochNow();
+      assert.equal(await store().isRevoked({ jti: id(), iat: now }), false);
+      assert.equal(await store().isRevoked({ jti: id(), iat: now, sub: id(), clientId: id(), grantId: id() }), false);
+    });
+
+    it('revokeToken lists a jti until its exp, whatever else the token names', async () => {
+      const [jti, other] = [id(), id()];
+      const now = epochNow();
+      await store().revokeToken(jti, now + hour);
+      assert.equal(await store().isRevoked({ jti, iat: now }), true);
+      assert.equal(await store().isRevoked({ jti, iat: now + 10, sub: id(), clientId: id(), grantId: id() }), true);
+      assert.equal(await store().isRevoked({ jti: other, iat: now }), false);
+
+      // A token past its exp is dead anyway: listing it changes nothing.
+      const expired = id();
+      await store().revokeToken(expired, now - 10);
+      assert.equal(await store().isRevoked({ jti: expired, iat: now - hour }), false);
+    });
+
+    it('revokeIssuedBefore revokes the tokens of that subject / client / grant issued at or before the mark', async () => {
+      const at = epochNow();
+      for (const kind of kinds) {
+        const target = id();
+        await store().revokeIssuedBefore(kind, target, at, day);
+        const token = (iat: number) => ({ jti: id(), iat, [field[kind]]: target });
+        assert.equal(await store().isRevoked(token(at - hour)), true, `${kind}: issued before`);
+        assert.equal(await store().isRevoked(token(at)), true, `${kind}: issued at the mark`);
+        assert.equal(await store().isRevoked(token(at + 1)), false, `${kind}: issued after`);
+        // Another id, and the same id as another kind, are untouched.
+        assert.equal(await store().isRevoked({ jti: id(), iat: at - hour, [field[kind]]: id() }), false, `${kind}: other id`);
+        for (const otherKind of kinds.filter((other) => other !== kind)) {
+          const crossed = { jti: id(), iat: at - hour, [field[otherKind]]: target };
+          assert.equal(await store().isRevoked(crossed), false, `${kind} mark read as ${otherKind}`);
+        }
+      }
+    });
+
+    it('keeps the later of two marks', async () => {
+      const at = epochNow();
+      for (const kind of kinds) {
+        const target = id();
+        const token = (iat: number) => ({ jti: id(), iat, [field[kind]]: target });
+        await store().revokeIssuedBefore(kind, target, at, day);
+        await store().revokeIssuedBefore(kind, target, at - 100, day); // delayed, older
+        assert.equal(await store().isRevoked(token(at - 50)), true, `${kind}: the later mark still holds`);
+        assert.equal(await store().isRevoked(token(at + 50)), false, kind);
+        await store().revokeIssuedBefore(kind, target, at + 100, day);
+        assert.equal(await store().isRevoked(token(at + 50)), true, `${kind}: a later mark replaces it`);
+      }
+    });
+
+    it('checks a token with only a jti, and one naming every id', async () => {
+      const now = epochNow();
+      const [sub, clientId, grantId] = [id(), id(), id()];
+      // Marks for ids the bare token does not name never reach it.
+      for (const [kind, target] of [['sub', sub], ['client', clientId], ['grant', grantId]] as const) {
+        await store().revokeIssuedBefore(kind, target, now, day);
+      }
+      assert.equal(await store().isRevoked({ jti: id(), iat: now - 10 }), false);
+      // Any one of its ids revokes a full token; none of them, no.
+      const full = { iat: now - 10, sub: id(), clientId: id(), grantId: id() };
+      assert.equal(await store().isRevoked({ jti: id(), ...full }), false);
+      assert.equal(await store().isRevoked({ jti: id(), ...full, sub }), true);
+      assert.equal(await store().isRevoked({ jti: id(), ...full, clientId }), true);
+      assert.equal(await store().isRevoked({ jti: id(), ...full, grantId }), true);
+      const jti = id();
+      await store().revokeToken(jti, now + hour);
+      assert.equal(await store().isRevoked({ jti, ...full }), true);
+    });
+
+    // The only wait in the suite: a listing ends at the token's exp, and a second listing with
+    // an earlier exp does not end it sooner.
+    it('ends a listing at exp, never earlier', async () => {
+      const now = epochNow();
+      const [short, longFirst, shortFirst] = [id(), id(), id()];
+      await store().revokeToken(short, now + 1);
+      await store().revokeToken(longFirst, now + hour);
+      await store().revokeToken(longFirst, now + 1);
+      await store().revokeToken(shortFirst, now + 1);
+      await store().revokeToken(shortFirst, now + hour);
+      assert.equal(await store().isRevoked({ jti: short, iat: now }), true);
+
+      await sleep((now + 1) * 1000 - Date.now() + 200);
+
+      assert.equal(await store().isRevoked({ jti: short, iat: now }), false, 'still listed after exp');
+      assert.equal(await store().isRevoked({ jti: longFirst, iat: now }), true, 'an earlier exp shortened it');
+      assert.equal(await store().isRevoked({ jti: shortFirst, iat: now }), true, 'a later exp did not extend it');
+    });
+
+    backendChecks?.(current);
+  });
+}
+
+// ---- Postgres store: PGlite always, real Postgres when DATABASE_URL is set ----
+
+interface PostgresHarness extends Harness {
+  db: Database;
+}
+
+function postgresChecks(harness: () => PostgresHarness) {
+  it('keeps every mark with its expiry, the longer of two', async () => {
+    const { db, store } = harness();
+    const [jti, sub] = [id(), id()];
+    const now = epochNow();
+    await store.revokeToken(jti, now + hour);
+    await store.revokeToken(jti, now + 60);
+    await store.revokeIssuedBefore('sub', sub, now, day);
+    await store.revokeIssuedBefore('sub', sub, now, 60);
+    const [token] = await db.query<{ expires_in: number }>(
+      'SELECT extract(epoch FROM expires_at - now())::float8 AS expires_in FROM revoked_tokens WHERE jti = $1',
+      [jti],
+    );
+    const [mark] = await db.query<{ expires_in: number }>(
+      `SELECT extract(epoch FROM expires_at - now())::float8 AS expires_in FROM revoked_before WHERE kind = 'sub' AND id = $1`,
+      [sub],
+    );
+    assert.ok(token && Math.abs(token.expires_in - hour) < 5, `jti expires in ${token?.expires_in} s`);
+    assert.ok(mark && Math.abs(mark.expires_in - day) < 5, `mark expires in ${mark?.expires_in} s`);
+  });
+}
+
+async function postgresHarness(db: Database, closeDb: () => Promise<void>): Promise<PostgresHarness> {
+  const store = createPostgresRevocationStore({ db });
+  return {
+    db,
+    store,
+    async close() {
+      await store.close();
+      await closeDb();
+    },
+  };
+}
+
+runRevocationStoreContract(
+  'postgres store on PGlite',
+  async () => {
+    const pglite = await createPgliteDatabase();
+    return postgresHarness(pglite.db, pglite.close);
+  },
+  postgresChecks,
+);
+
+if (process.env.DATABASE_URL) {
+  runRevocationStoreContract(
+    'postgres store on Postgres',
+    async () => {
+      const database = await createPostgresDatabase();
+      const db = await openDatabase({ databaseUrl: database.url, dataDir: '' });
+      await migrate(db);
+      return postgresHarness(db, async () => {
+        await db.close();
+        await database.drop();
+      });
+    },
+    postgresChecks,
+  );
+}
+
+// ---- Redis store, when REDIS_URL is set: on that server, and on a cluster of our own ----
+
+interface RedisHarness extends Harness {
+  redis: RedisConnection;
+  prefix: string;
+  /** Every key under prefix (on every master, for a cluster). */
+  keys(): Promise<string[]>;
+}
+
+function redisChecks(harness: () => RedisHarness) {
+  it('gives every key a TTL: the jti until exp, a mark its lifetime, the longer of two', async () => {
+    const { redis, prefix, store } = harness();
+    const [jti, grant] = [id(), id()];
+    const now = epochNow();
+    await store.revokeToken(jti, now + hour);
+    await store.revokeToken(jti, now + 60);
+    await store.revokeIssuedBefore('grant', grant, now, day);
+    await store.revokeIssuedBefore('grant', grant, now + 1, 60);
+    const jtiTtl = await redis.pttl(`${prefix}{revoked}:jti:${jti}`);
+    const markTtl = await redis.pttl(`${prefix}{revoked}:grant:${grant}`);
+    assert.ok(Math.abs(jtiTtl - hour * 1000) < 5_000, `jti TTL ${jtiTtl} ms`);
+    assert.ok(Math.abs(markTtl - day * 1000) < 5_000, `mark TTL ${markTtl} ms`);
+    assert.equal(await redis.get(`${prefix}{revoked}:grant:${grant}`), String(now + 1));
+  });
+
+  // Runs last: every key the suite wrote is still there.
+  it('leaves no key without a TTL', async () => {
+    const { redis, prefix, keys: scan } = harness();
+    const keys = await scan();
+    for (const kind of ['jti', ...kinds]) {
+      assert.ok(keys.some((key) => key.startsWith(`${prefix}{revoked}:${kind}:`)), `no ${kind} key to check`);
+    }
+    for (const key of keys) assert.ok((await redis.pttl(key)) > 0, `${key} has no TTL`);
+  });
+}
+
+interface ClusterHarness extends RedisHarness {
+  redis: Cluster;
+  errorsAtStart: Map<string, number>;
+}
+
+/** Calls of each command on every master (`INFO commandstats`). */
+async function commandCounts(redis: Cluster): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const node of redis.nodes('master')) {
+    const info = await node.info('commandstats');
+    for (const [, command, calls] of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+      counts.set(command as string, (counts.get(command as string) ?? 0) + Number(calls));
+    }
+  }
+  return counts;
+}
+
+function clusterChecks(harness: () => ClusterHarness) {
+  redisChecks(harness);
+
+  it('keeps all revocation state in the slot of {revoked}', async () => {
+    const { redis, keys } = harness();
+    const slot = await keySlot(redis, 'revoked');
+    const written = await keys();
+    assert.ok(written.length > 0);
+    for (const key of written) assert.equal(await keySlot(redis, key), slot, key);
+  });
+
+  it('checks a token with one MGET', async () => {
+    const { redis, store } = harness();
+    const token = { jti: id(), iat: epochNow(), sub: id(), clientId: id(), grantId: id() };
+    const before = await commandCounts(redis);
+    await store.isRevoked(token);
+    const afterwards = await commandCounts(redis);
+    // Leaves out our own INFO and the client's periodic slot-map refresh (CLUSTER SLOTS).
+    const sent = [...afterwards]
+      .filter(([command]) => command !== 'info' && !command.startsWith('cluster|'))
+      .map(([command, calls]) => [command, calls - (before.get(command) ?? 0)] as const)
+      .filter(([, calls]) => calls > 0);
+    assert.deepEqual(sent, [['mget', 1]]);
+  });
+
+  // Runs last: the whole suite, as each master saw it.
+  it('never sent a command across slots', async () => {
+    const { redis, errorsAtStart } = harness();
+    const errors = await clusterErrorCounts(redis);
+    assert.equal(errors.get('CROSSSLOT') ?? 0, 0, 'CROSSSLOT errors');
+    assert.equal(errors.get('ERR') ?? 0, errorsAtStart.get('ERR') ?? 0, 'ERR replies during the suite');
+  });
+}
+
+if (process.env.REDIS_URL) {
+  const redisUrl = process.env.REDIS_URL;
+
+  runRevocationStoreContract(
+    'redis store on Redis',
+    async (): Promise<RedisHarness> => {
+      const redis = createRedisClient(redisUrl);
+      assert.ok(!(redis instanceof Cluster), 'one URL is a standalone server');
+      const prefix = uniqueRedisPrefix();
+      return {
+        redis,
+        prefix,
+        store: createRedisRevocationStore({ redis, keyPrefix: prefix }),
+        keys: () => scanRedisKeys(redis, prefix),
+        async close() {
+          await deleteRedisKeys(redis, prefix);
+          await redis.quit();
+        },
+      };
+    },
+    redisChecks,
+  );
+
+  runRevocationStoreContract(
+    'redis store on Redis Cluster',
+    async (): Promise<ClusterHarness> => {
+      const cluster = await startRedisCluster();
+      const redis = createRedisClient(cluster.url);
+      try {
+        assert.ok(redis instanceof Cluster, 'comma-separated seeds are a cluster');
+        await redis.ping(); // ready: every master known
+        const prefix = uniqueRedisPrefix();
+        return {
+          redis,
+          prefix,
+          store: createRedisRevocationStore({ redis, keyPrefix: prefix }),
+          keys: () => scanClusterKeys(redis, prefix),
+          errorsAtStart: await clusterErrorCounts(redis),
+          async close() {
+            await redis.quit();
+            await cluster.stop();
+          },
+        };
+      } catch (error) {
+        redis.disconnect();
+        await cluster.stop();
+        throw error;
+      }
+    },
+    clusterChecks,
+  );
+}
+
+describe('createRedisRevocationStore', () => {
+  it('refuses a key prefix that would scatter its keys over the cluster slots', () => {
+    const redis = undefined as unknown as RedisConnection; // never used: no command is sent
+    assert.throws(() => createRedisRevocationStore({ redis, keyPrefix: 'app{}:' }), /scatter/);
+    createRedisRevocationStore({ redis, keyPrefix: '{tenant-a}:' });
+  });
+});

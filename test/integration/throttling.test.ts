@@ -1,0 +1,152 @@
+// Throttling: login failures lock a username+IP pair (the same way for unknown usernames, so
+// nothing is revealed), the token endpoint and the admin API answer 429 over their rates, and
+// the audit trail records logins, failures and lockouts.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { adminRequest, basicAuth, createUser, getAdminToken } from '../helpers/admin.js';
+import { BrowserlessUser, type FlowStep } from '../helpers/http-login.js';
+import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
+
+const callback = 'https://app.example.test/callback';
+const password = 'the right password';
+
+describe(`throttling (${storesLabel})`, () => {
+  let env: TestEnvironment;
+  let server: TestServer;
+  let admin: string;
+
+  before(async () => {
+    env = await createTestEnvironment();
+    server = await env.start({ LOGIN_MAX_FAILURES: '3', TOKEN_REQUESTS_PER_IP: '20', ADMIN_REQUESTS_PER_IP: '40' });
+    admin = await getAdminToken(server.url);
+    await adminRequest(server.url, admin, 'POST', '/admin/clients', {
+      client_id: 'throttled-web',
+      grant_types: ['authorization_code'],
+      redirect_uris: [callback],
+      token_endpoint_auth_method: 'none',
+      scope: 'openid',
+      first_party: true,
+    });
+    await createUser(server.url, admin, { username: 'ivy', password });
+  });
+  after(() => env.cleanup());
+
+  async function loginPage(user: BrowserlessUser): Promise<{ page: FlowStep; uid: string }> {
+    const url = new URL(`${server.url}/auth`);
+    url.search = new URLSearchParams({
+      client_id: 'throttled-web',
+      response_type: 'code',
+      redirect_uri: callback,
+      scope: 'openid',
+      code_challenge: crypto.randomBytes(32).toString('base64url'),
+      code_challenge_method: 'S256',
+    }).toString();
+    const page = await user.open(url.href);
+    return { page, uid: /\/interaction\/([^/?#]+)/.exec(page.url)![1]! };
+  }
+
+  async function attempts(username: string, secrets: string[]): Promise<FlowStep[]> {
+    const user = new BrowserlessUser(callback);
+    let { page, uid } = await loginPage(user);
+    const answers: FlowStep[] = [];
+    for (const secret of secrets) {
+      page = await user.submit(page, `/interaction/${uid}/login`, { username, password: secret });
+      answers.push(page);
+      if (page.location?.startsWith(callback)) ({ page, uid } = await loginPage(user));
+    }
+    return answers;
+  }
+
+  it('locks a username after LOGIN_MAX_FAILURES failures, even for the right password', async () => {
+    const answers = await attempts('ivy', ['wrong 1', 'wrong 2', 'wrong 3', password]);
+    for (const answer of answers.slice(0, 3)) {
+      assert.equal(answer.status, 200);
+      assert.match(answer.body, /Invalid username or password\./);
+    }
+    const locked = answers[3]!;
+    assert.equal(locked.status, 429);
+    assert.match(locked.body, /Too many attempts\. Please try again later\./);
+    assert.equal(locked.location, undefined, 'no code while locked');
+  });
+
+  it('treats an unknown username exactly like a known one', async () => {
+    const answers = await attempts('nobody-here', ['wrong 1', 'wrong 2', 'wrong 3', 'wrong 4']);
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      [200, 200, 200, 429],
+    );
+  });
+
+  it('records logins, failures and the lockout in the audit trail', async () => {
+    const page = await adminRequest(server.url, admin, 'GET', '/admin/events?limit=200');
+    const types = (page.items as { type: string }[]).map((event) => event.type);
+    for (const type of ['login_failed', 'login_locked', 'login_throttled']) assert.ok(types.includes(type), `${type} in ${types.join(',')}`);
+    assert.ok(!JSON.stringify(page.items).includes(password), 'no password in the trail');
+  });
+
+  it('answers 429 slow_down with Retry-After over the token endpoint rate', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        fetch(`${server.url}/token`, {
+          method: 'POST',
+          headers: { authorization: basicAuth('nobody', 'nothing') },
+          body: new URLSearchParams({ grant_type: 'client_credentials' }),
+        }),
+      ),
+    );
+    const throttled = answers.filter((answer) => answer.status === 429);
+    assert.ok(throttled.length > 0, 'some requests were throttled');
+    assert.ok(Number(throttled[0]!.headers.get('retry-after')) >= 1);
+    assert.equal(((await throttled[0]!.json()) as { error: string }).error, 'slow_down');
+    assert.ok(answers.every((answer) => answer.status < 500));
+  });
+
+  it('answers 429 over the admin API rate', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 80 }, () => fetch(`${server.url}/admin/clients`, { headers: { authorization: `Bearer ${admin}` } })),
+    );
+    assert.ok(answers.some((answer) => answer.status === 429));
+    assert.ok(answers.every((answer) => answer.status < 500));
+  });
+});
+
+if (process.env.DATABASE_URL) {
+  describe('login throttling on Postgres without Redis', () => {
+    let env: TestEnvironment;
+    let server: TestServer;
+    before(async () => {
+      env = await createTestEnvironment();
+      server = await env.start({ REDIS_URL: '', LOGIN_MAX_FAILURES: '2' });
+      const admin = await getAdminToken(server.url);
+      await adminRequest(server.url, admin, 'POST', '/admin/clients', {
+        client_id: 'pg-web',
+        grant_types: ['authorization_code'],
+        redirect_uris: [callback],
+        token_endpoint_auth_method: 'none',
+        scope: 'openid',
+      });
+    });
+    after(() => env.cleanup());
+
+    it('counts failures in Postgres and locks after LOGIN_MAX_FAILURES', async () => {
+      const user = new BrowserlessUser(callback);
+      const url = `${server.url}/auth?${new URLSearchParams({
+        client_id: 'pg-web',
+        response_type: 'code',
+        redirect_uri: callback,
+        scope: 'openid',
+        code_challenge: crypto.randomBytes(32).toString('base64url'),
+        code_challenge_method: 'S256',
+      })}`;
+      let page = await user.open(url);
+      const uid = /\/interaction\/([^/?#]+)/.exec(page.url)![1]!;
+      const statuses: number[] = [];
+      for (const secret of ['wrong 1', 'wrong 2', 'wrong 3']) {
+        page = await user.submit(page, `/interaction/${uid}/login`, { username: 'someone', password: secret });
+        statuses.push(page.status);
+      }
+      assert.deepEqual(statuses, [200, 200, 429]);
+    });
+  });
+}
