@@ -50,6 +50,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       onRedisError: (error) => log.warn({ err: error.message }, 'redis connection problem'),
     });
     cleanups.push(() => stores.close());
+    for (const warning of await stores.configurationWarnings()) log.warn(warning);
     const store = stores.ephemeral;
     const catalog = await createCatalog(db);
     cleanups.push(() => catalog.close());

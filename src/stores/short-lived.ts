@@ -13,7 +13,27 @@ import type { RevocationStore } from './revocations/types.js';
 export interface ShortLivedStores {
   ephemeral: EphemeralStore;
   revocations: RevocationStore;
+  /** Problems in the store's own configuration worth a warning at start (empty when fine). */
+  configurationWarnings(): Promise<string[]>;
   close(): Promise<void>;
+}
+
+// Every key we write has a TTL, so volatile-* policies may evict them as readily as allkeys-*:
+// only noeviction keeps replay markers and revocations until they expire.
+async function evictionWarnings(redis: ReturnType<typeof createRedisClient>): Promise<string[]> {
+  try {
+    const reply = (await redis.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
+    const policy = reply[1];
+    if (policy && policy !== 'noeviction') {
+      return [
+        `Redis maxmemory-policy is "${policy}": under memory pressure Redis may evict replay markers, ` +
+          'revocations or sessions. Set maxmemory-policy noeviction.',
+      ];
+    }
+    return [];
+  } catch {
+    return ['could not read Redis maxmemory-policy (CONFIG GET refused?); make sure it is noeviction'];
+  }
 }
 
 export function openShortLivedStores(options: {
@@ -28,6 +48,7 @@ export function openShortLivedStores(options: {
     return {
       ephemeral,
       revocations,
+      configurationWarnings: async () => [],
       async close() {
         await ephemeral.close();
         await revocations.close();
@@ -40,6 +61,7 @@ export function openShortLivedStores(options: {
   return {
     ephemeral,
     revocations,
+    configurationWarnings: () => evictionWarnings(redis),
     async close() {
       await ephemeral.close();
       await revocations.close();
