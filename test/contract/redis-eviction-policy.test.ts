@@ -1,7 +1,7 @@
 // The start-up check warns when Redis may evict our keys (anything but noeviction).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openShortLivedStores } from '../../src/stores/short-lived.js';
 import { freePort } from '../helpers/server.js';
@@ -10,6 +10,11 @@ import { createPgliteDatabase } from '../helpers/stores.js';
 if (process.env.REDIS_URL) {
   describe('Redis eviction policy check', () => {
     const cleanups: (() => Promise<unknown>)[] = [];
+    let pglite: Awaited<ReturnType<typeof createPgliteDatabase>>;
+    before(async () => {
+      pglite = await createPgliteDatabase();
+      cleanups.push(() => pglite.close());
+    });
     after(async () => {
       for (const cleanup of cleanups.reverse()) await cleanup();
     });
@@ -28,8 +33,6 @@ if (process.env.REDIS_URL) {
 
     for (const [policy, warns] of [['allkeys-lru', true], ['volatile-ttl', true], ['noeviction', false]] as const) {
       it(`${warns ? 'warns' : 'is quiet'} for maxmemory-policy ${policy}`, async () => {
-        const pglite = await createPgliteDatabase();
-        cleanups.push(() => pglite.close());
         const stores = openShortLivedStores({ redisUrl: await redisWithPolicy(policy), keyPrefix: 'check:', db: pglite.db });
         try {
           const warnings = await stores.configurationWarnings();
