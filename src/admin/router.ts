@@ -5,7 +5,8 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { ValidateClientMetadata } from '../oidc/validate-client.js';
 import type { Database } from '../stores/database.js';
-import { createBearerAuth } from '../http/bearer-auth.js';
+import { createBearerAuth, type CallerIdentity } from '../http/bearer-auth.js';
+import type { Audit } from '../audit/audit.js';
 import { adminResourceIdentifier, adminScope } from '../oidc/admin-resource.js';
 import { createClientRoutes } from './clients.js';
 import { createResourceRoutes } from './resources.js';
@@ -31,6 +32,23 @@ export interface AdminDeps {
   verifyAccessToken: VerifyAccessToken;
   store: EphemeralStore;
   throttles: Throttles;
+  audit: Audit;
+}
+
+// Every change made through the admin API is an audit event naming the admin client that made
+// it (bodies are not recorded: they may hold passwords).
+function createAdminChangeAudit(audit: Audit) {
+  return async function auditAdminChange(ctx: Context, next: Next): Promise<void> {
+    await next();
+    if (ctx.method === 'GET' || ctx.status >= 400) return;
+    const caller = ctx.state.caller as CallerIdentity | undefined;
+    await audit.record({
+      type: 'admin_change',
+      outcome: 'success',
+      clientId: caller?.clientId,
+      details: { method: ctx.method, path: ctx.path, status: ctx.status, token_jti: caller?.jti },
+    });
+  };
 }
 
 async function noStore(ctx: Context, next: Next): Promise<void> {
@@ -43,6 +61,7 @@ export function createAdminRouter(deps: AdminDeps): Router {
   router.use(noStore);
   router.use(createAdminRateLimit(deps.throttles));
   router.use(createBearerAuth(deps, { realm: 'admin', audience: adminResourceIdentifier(deps.issuer), scope: adminScope }));
+  router.use(createAdminChangeAudit(deps.audit));
   for (const routes of [
     createClientRoutes(deps),
     createUserRoutes(deps),

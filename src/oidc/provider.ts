@@ -1,8 +1,8 @@
 // The only `new Provider()`. Configuration is assembled from the modules in ./config, one
 // concern each; unsafe library defaults are overridden there (OIDC-PROVIDER-NOTES.md).
-import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { decodeJwt } from 'jose';
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { createClientAssertionCheck } from './config/client-assertions.js';
+import { auditProviderEvents } from './audit-events.js';
 import { createInteractionPolicy } from './config/interaction-policy.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Config } from '../config/index.js';
@@ -50,29 +50,6 @@ export const clockTolerance = 5;
 function allowPrivateAddresses(url: string | URL, options: RequestInit & { dispatcher?: unknown }): Promise<Response> {
   const { dispatcher: _ssrfGuard, ...rest } = options;
   return globalThis.fetch(url, rest);
-}
-
-// Every refused client assertion is a security event (a stolen key, a replay, a confused client).
-function auditRefusedAssertions(provider: Provider, audit: Audit): void {
-  const record = (ctx: KoaContextWithOIDC, error: Error) => {
-    const params = ctx.oidc?.params as Record<string, unknown> | undefined;
-    if (!(error instanceof errors.InvalidClientAuth) || typeof params?.client_assertion !== 'string') return;
-    let clientId: string | undefined;
-    try {
-      clientId = decodeJwt(params.client_assertion).sub;
-    } catch {
-      clientId = undefined;
-    }
-    void audit.record({
-      type: 'client_assertion_refused',
-      outcome: 'failure',
-      clientId,
-      details: { reason: (error as { error_detail?: string }).error_detail ?? error.message, endpoint: ctx.oidc?.route },
-    });
-  };
-  provider.on('grant.error', record);
-  provider.on('introspection.error', record);
-  provider.on('revocation.error', record);
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
@@ -143,8 +120,8 @@ export function createProvider(deps: ProviderDeps): Provider {
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
   applyProviderPatches(provider, deps.store, { jwksMinRefetchSeconds: config.jwksUriMinRefetchInterval });
-  auditRefusedAssertions(provider, deps.audit);
-  const jwtEndpointDeps = { verifyAccessToken: deps.verifyAccessToken, revocations: deps.revocations, ...policy };
+  auditProviderEvents(provider, deps.audit);
+  const jwtEndpointDeps = { verifyAccessToken: deps.verifyAccessToken, revocations: deps.revocations, audit: deps.audit, ...policy };
   registerTokenExchange(provider, {
     provider,
     catalog: deps.catalog,

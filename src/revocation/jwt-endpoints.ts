@@ -5,11 +5,13 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { RevocationStore } from '../stores/revocations/types.js';
+import type { Audit } from '../audit/audit.js';
 import { looksLikeJwt, tokenIdentity, type VerifyAccessToken } from './access-tokens.js';
 
 type Next = () => Promise<unknown>;
 
 export interface JwtEndpointDeps {
+  audit: Audit;
   verifyAccessToken: VerifyAccessToken;
   revocations: RevocationStore;
   /** Whether the calling client may learn about / revoke this token. */
@@ -36,6 +38,13 @@ export function createJwtRevocation(deps: JwtEndpointDeps) {
         throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
       }
       await deps.revocations.revokeToken(claims.jti, claims.exp);
+      await deps.audit.record({
+        type: 'token_revoked',
+        outcome: 'success',
+        clientId: ctx.oidc.client!.clientId,
+        sub: claims.sub,
+        details: { jti: claims.jti, token_client_id: claims.client_id },
+      });
     }
     ctx.status = 200;
     ctx.body = '';

@@ -151,6 +151,17 @@ describe(`authorization code + PKCE (${storesLabel})`, () => {
     assert.equal(refresh.body.error, 'invalid_grant', 'the refresh token of the first redemption is revoked');
     const userinfo = await fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${first.body.access_token}` } });
     assert.equal(userinfo.status, 401, 'the access token of the first redemption is revoked');
+
+    const admin = await getAdminToken(server.url);
+    const events = await adminRequest(server.url, admin, 'GET', '/admin/events?type=grant_revoked&client_id=web');
+    const reasons = (events.items as { details: { reason: string } }[]).map((event) => event.details.reason);
+    assert.ok(reasons.some((reason) => /used twice/.test(reason)), reasons.join('; '));
+    const changes = await adminRequest(server.url, admin, 'GET', '/admin/events?type=admin_change');
+    const created = (changes.items as { client_id: string; details: { method: string; path: string } }[]).find(
+      (event) => event.details.path === '/admin/clients' && event.details.method === 'POST',
+    );
+    assert.ok(created, 'client registrations are recorded');
+    assert.equal(created.client_id, 'test-admin', 'with the admin that made them');
   });
 
   it('rotates refresh tokens and revokes the grant when a rotated one is reused (RFC 9700 §4.14.2)', async () => {
