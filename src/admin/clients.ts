@@ -22,6 +22,7 @@ import type { Database } from '../stores/database.js';
 import { revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
 import { clientIdPattern, clientMetadataSchema, describeIssue, secretAuthMethods } from './client-schema.js';
 import { readPage } from './paging.js';
+import { redirectUriProblem } from './redirect-uris.js';
 
 export interface ClientRoutesDeps {
   db: Database;
@@ -50,6 +51,13 @@ async function parseClientMetadata(deps: ClientRoutesDeps, body: unknown, client
     redirect_uris: input.redirect_uris ?? [],
     token_endpoint_auth_method: input.token_endpoint_auth_method ?? 'client_secret_basic',
   };
+  const applicationType = metadata.application_type === 'native' ? 'native' : 'web';
+  for (const field of ['redirect_uris', 'post_logout_redirect_uris'] as const) {
+    for (const uri of (metadata[field] as string[] | undefined) ?? []) {
+      const problem = redirectUriProblem(uri, applicationType);
+      if (problem) throw badRequest(`${field}: ${uri.slice(0, 200)} ${problem}`, 'invalid_redirect_uri');
+    }
+  }
   if (grantTypes.includes('refresh_token') && !usesRedirects) {
     throw metadataError('grant_types: refresh_token needs authorization_code');
   }
