@@ -9,6 +9,8 @@ import type { FeedHub } from './revocation/feed-hub.js';
 import type { ProviderHolder } from './oidc/provider-holder.js';
 import type { Audit } from './audit/audit.js';
 import { createTokenRateLimit } from './throttle/request-rates.js';
+import { createHttpMetrics } from './metrics/http-metrics.js';
+import { createMetricsRoutes } from './metrics/routes.js';
 import type { Throttles } from './throttle/throttles.js';
 import type { Views } from './http/views.js';
 import { createAccessLog } from './http/access-log.js';
@@ -37,12 +39,14 @@ export function createApp(deps: AppDeps): Koa {
   app.silent = true;
   app.on('error', (error: unknown) => deps.log.error({ err: error }, 'koa error'));
 
+  app.use(createHttpMetrics(deps.metrics));
   app.use(createAccessLog(deps.log));
   app.use(createErrorHandler(deps.log));
   app.use(setSecurityHeaders);
-  app.use(createTokenRateLimit(deps.throttles));
+  app.use(createTokenRateLimit(deps.throttles, (limit) => deps.metrics.throttled.inc({ limit })));
   for (const router of [
     createHealthRoutes(deps),
+    createMetricsRoutes(deps.metrics),
     createAssetRoutes(),
     createInteractionRoutes({ ...deps, cookieKeys: deps.cookieKeys }),
     createFeedRoutes({ ...deps, hub: deps.feedHub }),

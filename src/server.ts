@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import { createAudit } from './audit/audit.js';
 import { createThrottles } from './throttle/throttles.js';
+import { createMetrics } from './metrics/metrics.js';
+import { instrumentStore } from './metrics/instrument-stores.js';
 import { bootstrapAdminClient } from './bootstrap.js';
 import { createCatalog } from './catalog/catalog.js';
 import type { Config } from './config/index.js';
@@ -51,8 +53,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     });
     cleanups.push(() => stores.close());
     for (const warning of await stores.configurationWarnings()) log.warn(warning);
-    const store = stores.ephemeral;
-    const catalog = await createCatalog(db);
+    const metrics = createMetrics();
+    const store = instrumentStore(stores.ephemeral, stores.ephemeral.kind === 'redis' ? 'redis' : 'postgres', metrics);
+    const catalog = await createCatalog(db, (cache, hit) => metrics.cacheLookups.inc({ cache, result: hit ? 'hit' : 'miss' }));
     cleanups.push(() => catalog.close());
     const keys = await loadKeyMaterial(config);
     const keyRing = await createKeyRing({ keysDir: config.keysDir, db, log });
@@ -65,10 +68,16 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       publishedKeys: () => keyRing.current().published,
       clockTolerance,
     });
-    const revocations = publishRevocations(stores.revocations, db);
+    const revocations = publishRevocations(instrumentStore(stores.revocations, 'revocations', metrics), db);
     const feedHub = await createFeedHub(db);
     cleanups.push(() => feedHub.close());
-    const audit = createAudit({ db, log });
+    const audit = createAudit({
+      db,
+      log,
+      onEvent: (event) => {
+        if (event.type.startsWith('login_')) metrics.logins.inc({ outcome: event.type.slice('login_'.length) });
+      },
+    });
     const throttles = await createThrottles(config);
     cleanups.push(() => throttles.close());
     const providers = holdProvider(
@@ -84,6 +93,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           revocations,
           verifyAccessToken,
           audit,
+          metrics,
         }),
       keyRing,
     );
@@ -94,6 +104,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       cookieKeys: keys.cookieKeys,
       throttles,
       audit,
+      metrics,
       store,
       log,
       views,

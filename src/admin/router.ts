@@ -20,6 +20,7 @@ import type { EphemeralStore } from '../stores/ephemeral/types.js';
 import { notFound } from '../http/errors.js';
 import { createAdminRateLimit } from '../throttle/request-rates.js';
 import type { Throttles } from '../throttle/throttles.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 export interface AdminDeps {
   db: Database;
@@ -33,6 +34,7 @@ export interface AdminDeps {
   store: EphemeralStore;
   throttles: Throttles;
   audit: Audit;
+  metrics: Metrics;
 }
 
 // Every change made through the admin API is an audit event naming the admin client that made
@@ -59,7 +61,7 @@ async function noStore(ctx: Context, next: Next): Promise<void> {
 export function createAdminRouter(deps: AdminDeps): Router {
   const router = new Router({ prefix: '/admin' });
   router.use(noStore);
-  router.use(createAdminRateLimit(deps.throttles));
+  router.use(createAdminRateLimit(deps.throttles, (limit) => deps.metrics.throttled.inc({ limit })));
   router.use(createBearerAuth(deps, { realm: 'admin', audience: adminResourceIdentifier(deps.issuer), scope: adminScope }));
   router.use(createAdminChangeAudit(deps.audit));
   for (const routes of [

@@ -8,9 +8,10 @@ export interface Audit {
   record(event: SecurityEvent): Promise<void>;
 }
 
-export function createAudit(deps: { db: Queryable; log: Logger }): Audit {
+export function createAudit(deps: { db: Queryable; log: Logger; onEvent?: (event: SecurityEvent) => void }): Audit {
   return {
     async record(event) {
+      deps.onEvent?.(event);
       const level = event.outcome === 'failure' ? 'warn' : 'info';
       deps.log[level]({ event: event.type, outcome: event.outcome, client_id: event.clientId, sub: event.sub, ...event.details }, 'security event');
       try {

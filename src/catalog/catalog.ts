@@ -30,7 +30,10 @@ interface ResourceSnapshot {
   loadedAt: number;
 }
 
-export async function createCatalog(db: Database): Promise<Catalog> {
+export async function createCatalog(
+  db: Database,
+  onLookup: (cache: 'clients' | 'resources', hit: boolean) => void = () => {},
+): Promise<Catalog> {
   const clients = new Map<string, CachedClient | Promise<CachedClient>>();
   let resources: ResourceSnapshot | Promise<ResourceSnapshot> | undefined;
   // Bumped on every invalidation so a load that started before it is not cached after it.
@@ -77,8 +80,9 @@ export async function createCatalog(db: Database): Promise<Catalog> {
 
   const currentResources = async (): Promise<ResourceSnapshot> => {
     const cached = resources;
-    if (cached && (cached instanceof Promise || Date.now() - cached.loadedAt < entryMaxAgeMs)) return cached;
-    return loadResources();
+    const hit = cached !== undefined && (cached instanceof Promise || Date.now() - cached.loadedAt < entryMaxAgeMs);
+    onLookup('resources', hit);
+    return hit ? cached : loadResources();
   };
 
   const invalidate: Catalog['invalidate'] = (change) => {
@@ -113,8 +117,10 @@ export async function createCatalog(db: Database): Promise<Catalog> {
     async findClient(clientId) {
       const cached = clients.get(clientId);
       if (cached && (cached instanceof Promise || Date.now() - cached.loadedAt < entryMaxAgeMs)) {
+        onLookup('clients', true);
         return (await cached).record;
       }
+      onLookup('clients', false);
       return (await loadClient(clientId)).record;
     },
     async findResource(identifier) {

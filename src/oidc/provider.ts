@@ -3,6 +3,7 @@
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { createClientAssertionCheck } from './config/client-assertions.js';
 import { auditProviderEvents } from './audit-events.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { createInteractionPolicy } from './config/interaction-policy.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Config } from '../config/index.js';
@@ -42,6 +43,7 @@ export interface ProviderDeps {
   revocations: RevocationStore;
   verifyAccessToken: VerifyAccessToken;
   audit: Audit;
+  metrics: Metrics;
 }
 
 /** Seconds of clock skew tolerated between us and clients (the library's default is 15). */
@@ -121,6 +123,9 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.proxy = config.trustProxy;
   applyProviderPatches(provider, deps.store, { jwksMinRefetchSeconds: config.jwksUriMinRefetchInterval });
   auditProviderEvents(provider, deps.audit);
+  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    deps.metrics.tokensIssued.inc({ grant_type: String((ctx.oidc.params as Record<string, unknown>).grant_type) });
+  });
   const jwtEndpointDeps = { verifyAccessToken: deps.verifyAccessToken, revocations: deps.revocations, audit: deps.audit, ...policy };
   registerTokenExchange(provider, {
     provider,

@@ -8,12 +8,15 @@ import type { Throttles } from './throttles.js';
 
 const tokenPaths = new Set(['/token', '/token/introspection', '/token/revocation']);
 
-async function consumeOrThrow(limiter: RateLimiterAbstract | undefined, key: string): Promise<void> {
+export type OnThrottled = (limit: string) => void;
+
+async function consumeOrThrow(limiter: RateLimiterAbstract | undefined, key: string, limit: string, onThrottled: OnThrottled): Promise<void> {
   if (!limiter) return;
   try {
     await limiter.consume(key);
   } catch (rejection) {
     if (!(rejection instanceof RateLimiterRes)) throw rejection;
+    onThrottled(limit);
     const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
     throw new HttpError(429, 'slow_down', `too many requests; retry after ${retryAfter} s`, { 'Retry-After': String(retryAfter) });
   }
@@ -33,20 +36,20 @@ function basicClientId(header: string): string | undefined {
   }
 }
 
-export function createTokenRateLimit(throttles: Throttles) {
+export function createTokenRateLimit(throttles: Throttles, onThrottled: OnThrottled = () => {}) {
   return async function limitTokenRequests(ctx: Context, next: Next): Promise<void> {
     if (ctx.method === 'POST' && tokenPaths.has(ctx.path)) {
-      await consumeOrThrow(throttles.tokenRequestsByIp, ctx.ip);
+      await consumeOrThrow(throttles.tokenRequestsByIp, ctx.ip, 'token_ip', onThrottled);
       const clientId = basicClientId(ctx.get('authorization'));
-      if (clientId) await consumeOrThrow(throttles.tokenRequestsByClient, clientId);
+      if (clientId) await consumeOrThrow(throttles.tokenRequestsByClient, clientId, 'token_client', onThrottled);
     }
     await next();
   };
 }
 
-export function createAdminRateLimit(throttles: Throttles) {
+export function createAdminRateLimit(throttles: Throttles, onThrottled: OnThrottled = () => {}) {
   return async function limitAdminRequests(ctx: Context, next: Next): Promise<void> {
-    await consumeOrThrow(throttles.adminRequestsByIp, ctx.ip);
+    await consumeOrThrow(throttles.adminRequestsByIp, ctx.ip, 'admin_ip', onThrottled);
     await next();
   };
 }
