@@ -12,6 +12,7 @@ import { createTokenRateLimit } from './throttle/request-rates.js';
 import { createHttpMetrics } from './metrics/http-metrics.js';
 import { createMetricsRoutes } from './metrics/routes.js';
 import type { Throttles } from './throttle/throttles.js';
+import type { Totp } from './mfa/totp.js';
 import type { Views } from './http/views.js';
 import { createAccessLog } from './http/access-log.js';
 import { createAssetRoutes } from './http/assets.js';
@@ -30,6 +31,7 @@ export interface AppDeps extends AdminDeps {
   cookieKeys: readonly string[];
   throttles: Throttles;
   audit: Audit;
+  totp: Totp;
   trustProxy: boolean;
 }
 

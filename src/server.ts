@@ -6,6 +6,8 @@ import { createApp } from './app.js';
 import { createAudit } from './audit/audit.js';
 import { createThrottles } from './throttle/throttles.js';
 import { createMetrics } from './metrics/metrics.js';
+import { createTotp } from './mfa/totp.js';
+import { createSecretBox } from './mfa/secret-box.js';
 import { instrumentStore } from './metrics/instrument-stores.js';
 import { bootstrapAdminClient } from './bootstrap.js';
 import { createCatalog } from './catalog/catalog.js';
@@ -105,6 +107,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       throttles,
       audit,
       metrics,
+      totp: createTotp({ db, box: createSecretBox(keys.dataKey), issuerName: new URL(config.issuer).host }),
       store,
       log,
       views,

@@ -44,6 +44,8 @@ export const clientMetadataSchema = z.strictObject({
   require_auth_time: z.boolean().optional(),
   /** Ours: an application of this organisation; its users are not asked for consent. */
   first_party: z.boolean().optional(),
+  /** Ours: every user of this client signs in with a second factor. */
+  require_mfa: z.boolean().optional(),
 });
 
 export type ClientMetadataInput = z.infer<typeof clientMetadataSchema>;

@@ -9,6 +9,7 @@ import { readJsonBody } from '../http/json-body.js';
 import type { Database } from '../stores/database.js';
 import { revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
 import { isUniqueViolation } from '../stores/database.js';
+import { resetMfa } from '../stores/mfa.js';
 import { deleteUser, findUserBySub, insertUser, listUsers, updateUser, type UserRecord } from '../stores/users.js';
 import { describeIssue } from './client-schema.js';
 import { readPage } from './paging.js';
@@ -30,6 +31,7 @@ const profile = {
   given_name: z.string().max(256).nullable().optional(),
   family_name: z.string().max(256).nullable().optional(),
   disabled: z.boolean().optional(),
+  mfa_required: z.boolean().optional(),
 };
 
 const createUserSchema = z.strictObject({ username, password, ...profile });
@@ -51,6 +53,8 @@ function present(user: UserRecord): Record<string, unknown> {
     given_name: user.givenName ?? null,
     family_name: user.familyName ?? null,
     disabled: user.disabled,
+    mfa_required: user.mfaRequired,
+    mfa_enrolled: user.mfaEnrolled,
     created_at: user.createdAt.toISOString(),
     updated_at: user.updatedAt.toISOString(),
   };
@@ -84,6 +88,7 @@ export function createUserRoutes(deps: { db: Database; revocations: RevocationSt
       givenName: orUndefined(input.given_name),
       familyName: orUndefined(input.family_name),
       disabled: input.disabled ?? false,
+      mfaRequired: input.mfa_required ?? false,
     });
     if (!user) throw conflict(`the username "${input.username}" is taken`);
     ctx.status = 201;
@@ -126,6 +131,7 @@ export function createUserRoutes(deps: { db: Database; revocations: RevocationSt
         givenName: pick(input.given_name, user.givenName),
         familyName: pick(input.family_name, user.familyName),
         disabled: input.disabled ?? user.disabled,
+        mfaRequired: input.mfa_required ?? user.mfaRequired,
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw conflict(`the username "${input.username}" is taken`);
@@ -134,6 +140,15 @@ export function createUserRoutes(deps: { db: Database; revocations: RevocationSt
     if (!updated) throw notFound('no user with this sub');
     if (updated.disabled && !user.disabled) await revokeUserTokens(deps.revocations, sub);
     ctx.body = present(updated);
+  });
+
+  // Forgets the user's authenticator and recovery codes (a lost phone); they enrol again at the
+  // next login if a second factor is required.
+  router.delete('/:sub/mfa', async function resetSecondFactor(ctx) {
+    const sub = subParam(ctx);
+    if (!(await findUserBySub(deps.db, sub))) throw notFound('no user with this sub');
+    await resetMfa(deps.db, sub);
+    ctx.status = 204;
   });
 
   router.delete('/:sub', async function removeUser(ctx) {

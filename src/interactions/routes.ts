@@ -18,6 +18,10 @@ import type { Audit } from '../audit/audit.js';
 import type { Throttles } from '../throttle/throttles.js';
 import { checkLoginAllowed, recordLoginFailure, recordLoginSuccess, waitBeforeLogin } from '../throttle/login-throttle.js';
 import { createCsrf } from './csrf.js';
+import { createSecondFactor } from './second-factor.js';
+import type { Totp } from '../mfa/totp.js';
+import type { EphemeralStore } from '../stores/ephemeral/types.js';
+import { findMfaState } from '../stores/mfa.js';
 import { describeConsent } from './describe-consent.js';
 
 export interface InteractionDeps {
@@ -29,6 +33,8 @@ export interface InteractionDeps {
   cookieKeys: readonly string[];
   throttles: Throttles;
   audit: Audit;
+  store: EphemeralStore;
+  totp: Totp;
 }
 
 type Interaction = Awaited<ReturnType<ProviderHolder['current']['interactionDetails']>>;
@@ -46,6 +52,7 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
   const { views } = deps;
   const csrf = createCsrf(deps.cookieKeys[0]!);
   const router = new Router({ prefix: '/interaction' });
+  const secondFactor = createSecondFactor(deps, { csrf, headers: pageHeaders });
 
   // Interaction errors are pages, not JSON: they must not redirect back to a client that
   // may not be who it claims (unknown client, unregistered redirect URI, expired interaction).
@@ -168,16 +175,21 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
       ctx.status = 200;
       return renderLogin(ctx, interaction, { error: genericLoginError, username: username.slice(0, 128) });
     }
-    await recordLoginSuccess(deps.throttles, username, ctx.ip);
-    await deps.audit.record({ type: 'login_succeeded', outcome: 'success', clientId, sub: result.sub, details: { ip: ctx.ip } });
-    await deps.providers.current.interactionFinished(
-      ctx.req,
-      ctx.res,
-      { login: { accountId: result.sub, amr: ['pwd'] } },
-      { mergeWithLastSubmission: false },
-    );
-    ctx.respond = false;
+    const state = await findMfaState(deps.db, result.sub);
+    if (!state?.totpConfirmed) {
+      await recordLoginSuccess(deps.throttles, username, ctx.ip);
+    }
+    await deps.audit.record({
+      type: state?.totpConfirmed ? 'password_verified' : 'login_succeeded',
+      outcome: 'success',
+      clientId,
+      sub: result.sub,
+      details: { ip: ctx.ip },
+    });
+    await secondFactor.afterPassword(ctx, interaction, { sub: result.sub, username });
   });
+
+  secondFactor.register(router);
 
   router.post('/:uid/consent', async function submitConsent(ctx) {
     const interaction = await deps.providers.current.interactionDetails(ctx.req, ctx.res);

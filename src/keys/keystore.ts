@@ -18,6 +18,8 @@ export interface KeyMaterial {
   readonly signingKeys: readonly SigningKey[];
   /** Cookie signing keys (newest first). */
   readonly cookieKeys: readonly string[];
+  /** 32 bytes that encrypt secrets at rest (TOTP seeds). */
+  readonly dataKey: Buffer;
 }
 
 const privateFields = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const;
@@ -118,5 +120,11 @@ export async function loadKeyMaterial(options: { keysDir: string; cookieKeys?: r
       throw new Error(`${cookieFile} must hold a JSON array of strings`);
     }
   }
-  return Object.freeze({ signingKeys: Object.freeze(signingKeys), cookieKeys: Object.freeze([...cookieKeys]) });
+  const dataKeyFile = path.join(options.keysDir, 'data-key');
+  const dataKey = Buffer.from(
+    (await createOnce(dataKeyFile, async () => crypto.randomBytes(32).toString('base64url'))).trim(),
+    'base64url',
+  );
+  if (dataKey.length !== 32) throw new Error(`${dataKeyFile} must hold 32 bytes, base64url`);
+  return Object.freeze({ signingKeys: Object.freeze(signingKeys), cookieKeys: Object.freeze([...cookieKeys]), dataKey });
 }

@@ -14,6 +14,10 @@ export interface UserRecord extends UserProfile {
   username: string;
   passwordHash: string;
   disabled: boolean;
+  /** A second factor is required at login. */
+  mfaRequired: boolean;
+  /** A TOTP authenticator is enrolled and confirmed (read-only here; see stores/mfa.ts). */
+  mfaEnrolled: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -28,6 +32,8 @@ interface UserRow {
   given_name: string | null;
   family_name: string | null;
   disabled: boolean;
+  mfa_required: boolean;
+  totp_confirmed_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -43,6 +49,8 @@ function toRecord(row: UserRow): UserRecord {
     givenName: row.given_name ?? undefined,
     familyName: row.family_name ?? undefined,
     disabled: row.disabled,
+    mfaRequired: row.mfa_required,
+    mfaEnrolled: row.totp_confirmed_at !== null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -69,11 +77,11 @@ export async function listUsers(db: Queryable, options: { limit: number; after?:
 /** Inserts a user; undefined when the username is taken (case-insensitively). */
 export async function insertUser(
   db: Queryable,
-  user: Omit<UserRecord, 'createdAt' | 'updatedAt'>,
+  user: Omit<UserRecord, 'createdAt' | 'updatedAt' | 'mfaEnrolled'>,
 ): Promise<UserRecord | undefined> {
   const rows = await db.query<UserRow>(
-    `INSERT INTO users (sub, username, password_hash, email, email_verified, name, given_name, family_name, disabled)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    `INSERT INTO users (sub, username, password_hash, email, email_verified, name, given_name, family_name, disabled, mfa_required)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
      ON CONFLICT DO NOTHING RETURNING *`,
     [
       user.sub,
@@ -85,15 +93,19 @@ export async function insertUser(
       user.givenName ?? null,
       user.familyName ?? null,
       user.disabled,
+      user.mfaRequired,
     ],
   );
   return rows[0] && toRecord(rows[0]);
 }
 
-export async function updateUser(db: Queryable, user: Omit<UserRecord, 'createdAt' | 'updatedAt'>): Promise<UserRecord | undefined> {
+export async function updateUser(
+  db: Queryable,
+  user: Omit<UserRecord, 'createdAt' | 'updatedAt' | 'mfaEnrolled'>,
+): Promise<UserRecord | undefined> {
   const rows = await db.query<UserRow>(
     `UPDATE users SET username = $2, password_hash = $3, email = $4, email_verified = $5, name = $6,
-       given_name = $7, family_name = $8, disabled = $9, updated_at = now()
+       given_name = $7, family_name = $8, disabled = $9, mfa_required = $10, updated_at = now()
      WHERE sub = $1 RETURNING *`,
     [
       user.sub,
@@ -105,6 +117,7 @@ export async function updateUser(db: Queryable, user: Omit<UserRecord, 'createdA
       user.givenName ?? null,
       user.familyName ?? null,
       user.disabled,
+      user.mfaRequired,
     ],
   );
   return rows[0] && toRecord(rows[0]);

@@ -29,6 +29,7 @@ describe('authenticateUser', () => {
       givenName: undefined,
       familyName: undefined,
       disabled,
+      mfaRequired: false,
     });
   }
 

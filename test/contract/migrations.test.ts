@@ -10,6 +10,7 @@ const expectedTables = [
   'clients',
   'consents',
   'ephemeral_records',
+  'recovery_codes',
   'resources',
   'revocation_events',
   'revoked_before',

@@ -46,7 +46,7 @@ describe('loadKeyMaterial', () => {
     assert.ok(material.cookieKeys.every((key) => key.length >= 32));
 
     const files = (await fs.readdir(keysDir)).sort();
-    assert.deepEqual(files, ['cookie-keys.json', 'signing-keys.json'], 'no temp files left behind');
+    assert.deepEqual(files, ['cookie-keys.json', 'data-key', 'signing-keys.json'], 'no temp files left behind');
     for (const file of files) {
       const stat = await fs.stat(path.join(keysDir, file));
       assert.equal(stat.mode & 0o777, 0o600, `${file} is 0600`);
@@ -72,7 +72,7 @@ describe('loadKeyMaterial', () => {
     const loads = await Promise.all(Array.from({ length: 5 }, () => loadKeyMaterial({ keysDir })));
     const kids = loads.map((material) => material.signingKeys.map((key) => key.kid).join(','));
     assert.equal(new Set(kids).size, 1, 'every instance sees the same keys');
-    assert.deepEqual((await fs.readdir(keysDir)).sort(), ['cookie-keys.json', 'signing-keys.json']);
+    assert.deepEqual((await fs.readdir(keysDir)).sort(), ['cookie-keys.json', 'data-key', 'signing-keys.json']);
   });
 
   it('uses given cookie keys instead of writing a cookie key file', async () => {
@@ -80,7 +80,7 @@ describe('loadKeyMaterial', () => {
     const cookieKeys = ['k'.repeat(32), 'l'.repeat(32)];
     const material = await loadKeyMaterial({ keysDir, cookieKeys });
     assert.deepEqual(material.cookieKeys, cookieKeys);
-    assert.deepEqual(await fs.readdir(keysDir), ['signing-keys.json']);
+    assert.deepEqual((await fs.readdir(keysDir)).sort(), ['data-key', 'signing-keys.json']);
   });
 
   it('signs with a loaded private key and verifies with its public JWK', async () => {

@@ -6,7 +6,8 @@ import { findUserBySub } from '../../stores/users.js';
 export const scopes = ['openid', 'profile', 'email', 'offline_access'];
 
 export const claims = {
-  openid: ['sub'],
+  // acr and amr come from the login (second-factor.ts): how the user authenticated.
+  openid: ['sub', 'acr', 'amr'],
   profile: ['name', 'given_name', 'family_name', 'preferred_username', 'updated_at'],
   email: ['email', 'email_verified'],
 };
