@@ -106,6 +106,13 @@ export function createProvider(deps: ProviderDeps): Provider {
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: 'RS256',
     },
+    // Browser (CORS) calls with a client: only public clients (SPAs) and userinfo, and only from
+    // an origin of one of the client's redirect URIs; confidential clients call from servers.
+    clientBasedCORS(ctx: KoaContextWithOIDC, origin: string, client: { redirectUris?: string[]; clientAuthMethod?: string }) {
+      if (origin === 'null') return false;
+      if (ctx.oidc.route !== 'userinfo' && client.clientAuthMethod !== 'none') return false;
+      return (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin);
+    },
     interactions: {
       policy: createInteractionPolicy(deps.catalog),
       url: (_ctx: KoaContextWithOIDC, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
