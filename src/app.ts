@@ -10,6 +10,7 @@ import type { ProviderHolder } from './oidc/provider-holder.js';
 import type { Audit } from './audit/audit.js';
 import { createTokenRateLimit } from './throttle/request-rates.js';
 import { createHttpMetrics } from './metrics/http-metrics.js';
+import { createHostPin } from './http/pin-host.js';
 import { createMetricsRoutes } from './metrics/routes.js';
 import type { Throttles } from './throttle/throttles.js';
 import type { Totp } from './mfa/totp.js';
@@ -41,6 +42,7 @@ export function createApp(deps: AppDeps): Koa {
   app.silent = true;
   app.on('error', (error: unknown) => deps.log.error({ err: error }, 'koa error'));
 
+  app.use(createHostPin(deps.issuer));
   app.use(createHttpMetrics(deps.metrics));
   app.use(createAccessLog(deps.log));
   app.use(createErrorHandler(deps.log));

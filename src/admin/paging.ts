@@ -13,6 +13,8 @@ export function readPage(ctx: Context): { limit: number; after: string | undefin
     }
     limit = Number(limitParam);
   }
-  if (afterParam !== undefined && afterParam.length > 2048) throw badRequest('after is too long');
+  if (afterParam !== undefined && (afterParam.length > 2048 || afterParam.includes('\u0000'))) {
+    throw badRequest('after must be a next_cursor value');
+  }
   return { limit, after: afterParam };
 }

@@ -21,6 +21,7 @@ import {
   type ResourceRecord,
 } from '../stores/resources.js';
 import { describeIssue } from './client-schema.js';
+import { isStorableText } from '../stores/text.js';
 import { readPage } from './paging.js';
 
 export const defaultAccessTokenTtl = 300;
@@ -80,7 +81,7 @@ export function createResourceRoutes(deps: { db: Database; catalog: Catalog; iss
 
   function identifierParam(ctx: Context): string {
     const value = String(ctx.params.identifier ?? '');
-    if (!value || value.length > 2048) throw notFound('no API with this identifier');
+    if (!value || value.length > 2048 || !isStorableText(value)) throw notFound('no API with this identifier');
     return value;
   }
 

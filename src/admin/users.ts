@@ -10,6 +10,7 @@ import type { Database } from '../stores/database.js';
 import { revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
 import { isUniqueViolation } from '../stores/database.js';
 import { resetMfa } from '../stores/mfa.js';
+import { isStorableText } from '../stores/text.js';
 import { deleteUser, findUserBySub, insertUser, listUsers, updateUser, type UserRecord } from '../stores/users.js';
 import { describeIssue } from './client-schema.js';
 import { readPage } from './paging.js';
@@ -62,7 +63,7 @@ function present(user: UserRecord): Record<string, unknown> {
 
 function subParam(ctx: Context): string {
   const sub = String(ctx.params.sub ?? '');
-  if (sub.length === 0 || sub.length > 128) throw notFound('no user with this sub');
+  if (sub.length === 0 || sub.length > 128 || !isStorableText(sub)) throw notFound('no user with this sub');
   return sub;
 }
 

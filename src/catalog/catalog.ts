@@ -4,6 +4,7 @@
 // everywhere within a second. Entries also age out, as a safety net against a lost message.
 import type { Database } from '../stores/database.js';
 import { missedMessages } from '../stores/database.js';
+import { isStorableText } from '../stores/text.js';
 import { catalogChannel, findClientById, type ClientRecord } from '../stores/clients.js';
 import { listAllResources, type ResourceRecord } from '../stores/resources.js';
 
@@ -115,6 +116,8 @@ export async function createCatalog(
 
   return {
     async findClient(clientId) {
+      // No client id can hold a NUL character (the admin schema refuses it): unknown, no query.
+      if (!isStorableText(clientId)) return undefined;
       const cached = clients.get(clientId);
       if (cached && (cached instanceof Promise || Date.now() - cached.loadedAt < entryMaxAgeMs)) {
         onLookup('clients', true);
@@ -124,6 +127,7 @@ export async function createCatalog(
       return (await loadClient(clientId)).record;
     },
     async findResource(identifier) {
+      if (!isStorableText(identifier)) return undefined;
       return (await currentResources()).byIdentifier.get(identifier);
     },
     async listResources() {

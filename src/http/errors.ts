@@ -3,6 +3,7 @@
 import type { Context, Next } from 'koa';
 import type { Logger } from '../log.js';
 import { isStoreUnavailable } from '../stores/availability.js';
+import { InvalidTextParameterError } from '../stores/text.js';
 
 export class HttpError extends Error {
   constructor(
@@ -30,6 +31,11 @@ export function createErrorHandler(log: Logger) {
         ctx.status = error.status;
         ctx.set(error.headers);
         ctx.body = { error: error.code, error_description: error.description };
+        return;
+      }
+      if (error instanceof InvalidTextParameterError) {
+        ctx.status = 400;
+        ctx.body = { error: 'invalid_request', error_description: error.message };
         return;
       }
       if (isStoreUnavailable(error)) {

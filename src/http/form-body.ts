@@ -1,6 +1,7 @@
 // Reads an application/x-www-form-urlencoded body (the login, consent and logout forms).
 import type { Context } from 'koa';
 import { HttpError } from './errors.js';
+import { hasUnsafeStrings } from '../stores/text.js';
 
 export const maxFormBodyBytes = 16 * 1024;
 
@@ -21,5 +22,6 @@ export async function readFormBody(ctx: Context): Promise<Record<string, string>
     if (Object.hasOwn(fields, name)) throw new HttpError(400, 'invalid_request', `the field "${name}" was given twice`);
     fields[name] = value;
   }
+  if (hasUnsafeStrings(fields)) throw new HttpError(400, 'invalid_request', 'the form must not contain NUL characters');
   return fields;
 }

@@ -1,6 +1,7 @@
 // Reads a JSON request body with a size limit. Bad input is a 4xx with an OAuth-style code.
 import type { Context } from 'koa';
 import { HttpError } from './errors.js';
+import { hasUnsafeStrings } from '../stores/text.js';
 
 export const maxJsonBodyBytes = 64 * 1024;
 
@@ -22,9 +23,14 @@ export async function readJsonBody(ctx: Context): Promise<unknown> {
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch {
     throw new HttpError(400, 'invalid_request', 'the request body is not valid JSON');
   }
+  if (hasUnsafeStrings(value)) {
+    throw new HttpError(400, 'invalid_request', 'strings must not contain NUL characters or unpaired surrogates');
+  }
+  return value;
 }

@@ -5,6 +5,7 @@ import { hashPassword, passwordLength, passwordNeedsRehash, verifyPassword } fro
 import type { Logger } from '../log.js';
 import type { Queryable } from '../stores/database.js';
 import { findUserByUsername, replacePasswordHash } from '../stores/users.js';
+import { isStorableText } from '../stores/text.js';
 
 export type AuthenticationResult = { ok: true; sub: string } | { ok: false };
 
@@ -13,7 +14,8 @@ export async function authenticateUser(
   username: string,
   password: string,
 ): Promise<AuthenticationResult> {
-  const plausible = username.length > 0 && username.length <= 128 && password.length <= passwordLength.max;
+  const plausible =
+    username.length > 0 && username.length <= 128 && password.length <= passwordLength.max && isStorableText(username);
   const user = plausible ? await findUserByUsername(deps.db, username) : undefined;
   const matches = await verifyPassword(user?.passwordHash, plausible ? password : '');
   if (!user || !matches || user.disabled) return { ok: false };

@@ -4,6 +4,7 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Catalog } from '../catalog/catalog.js';
 import type { EphemeralStore, Payload } from '../stores/ephemeral/types.js';
 import { revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
+import { isStorableText } from '../stores/text.js';
 import { toProviderClientMetadata } from './client-metadata.js';
 
 interface AdapterDeps {
@@ -48,6 +49,9 @@ function ephemeralAdapter(deps: AdapterDeps, model: string): Adapter {
     upsert: (id, payload, expiresIn) =>
       store.upsert(model, id, payload as Payload, expiresIn === undefined ? undefined : expiresIn + clockTolerance),
     find: async (id) => {
+      // A presented value with a NUL character cannot be one of ours (Postgres could not even
+      // compare it): not found.
+      if (!isStorableText(id)) return undefined;
       const record = await store.find(model, id);
       return record && (await isRevokedRecord(deps, model, id, record)) ? undefined : (record as AdapterPayload | undefined);
     },

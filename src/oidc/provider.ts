@@ -22,6 +22,7 @@ import { applyProviderPatches, handleStructuredTokens, prepareStructuredTokenEnd
 import { createTokenAccessPolicy } from './token-access-policy.js';
 import { createResourceAccess } from './resource-access.js';
 import { answerStoreOutagesWith503 } from './store-outages.js';
+import { answerMissingClientAuthWith401 } from './client-auth-errors.js';
 import { isStoreUnavailable } from '../stores/availability.js';
 import { extraTokenClaims } from './config/extra-token-claims.js';
 import { registerTokenExchange } from './grants/token-exchange.js';
@@ -152,5 +153,6 @@ export function createProvider(deps: ProviderDeps): Provider {
     if (!isStoreUnavailable(error)) deps.log.error({ err: error }, 'oidc-provider server_error');
   });
   answerStoreOutagesWith503(provider, deps);
+  answerMissingClientAuthWith401(provider);
   return provider;
 }

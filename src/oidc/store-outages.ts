@@ -6,15 +6,26 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Views } from '../http/views.js';
 import type { Logger } from '../log.js';
 import { isStoreUnavailable } from '../stores/availability.js';
+import { InvalidTextParameterError } from '../stores/text.js';
 
 const outages = new WeakSet<object>();
+const badInput = new WeakSet<object>();
 
 export function answerStoreOutagesWith503(provider: Provider, deps: { views: Views; log: Logger }): void {
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
     if (isStoreUnavailable(error)) outages.add(ctx);
+    if (error instanceof InvalidTextParameterError) badInput.add(ctx);
   });
   provider.use(async function storeOutagesAre503(ctx, next) {
     await next();
+    // A value no store can hold (a NUL character) is bad input, not a server error.
+    if (badInput.has(ctx)) {
+      ctx.status = 400;
+      ctx.body = ctx.type === 'text/html'
+        ? deps.views.render('error', { error: 'invalid_request', description: 'The request contains characters that are not allowed.' })
+        : { error: 'invalid_request', error_description: 'the request must not contain NUL characters' };
+      return;
+    }
     if (!outages.has(ctx)) return;
     deps.log.warn({ path: ctx.path }, 'a data store is unavailable');
     ctx.status = 503;

@@ -3,6 +3,7 @@
 import fs from 'node:fs/promises';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
+import { assertStorableParams } from './text.js';
 
 export interface Queryable {
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
@@ -90,6 +91,7 @@ function openPostgres(connectionString: string): Database {
   return {
     kind: 'postgres',
     async query<Row>(sql: string, params: readonly unknown[] = []) {
+      assertStorableParams(params);
       const result = await pool.query(sql, params as unknown[]);
       return result.rows as Row[];
     },
@@ -102,6 +104,7 @@ function openPostgres(connectionString: string): Database {
         await client.query('BEGIN');
         const result = await fn({
           async query<Row>(sql: string, params: readonly unknown[] = []) {
+            assertStorableParams(params);
             return (await client.query(sql, params as unknown[])).rows as Row[];
           },
           async exec(sql: string) {
@@ -132,6 +135,7 @@ async function openPglite(dataDir: string): Promise<Database> {
   return {
     kind: 'pglite',
     async query<Row>(sql: string, params: readonly unknown[] = []) {
+      assertStorableParams(params);
       return (await db.query<Row>(sql, params as unknown[])).rows;
     },
     async exec(sql: string) {
@@ -141,6 +145,7 @@ async function openPglite(dataDir: string): Promise<Database> {
       return db.transaction(async (tx) =>
         fn({
           async query<Row>(sql: string, params: readonly unknown[] = []) {
+            assertStorableParams(params);
             return (await tx.query<Row>(sql, params as unknown[])).rows;
           },
           async exec(sql: string) {

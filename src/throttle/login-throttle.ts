@@ -1,6 +1,7 @@
 // Brute-force protection of the login form: failures are counted per username+IP and per IP;
 // from the third failure each attempt waits a little longer (progressive delay), and after the
 // configured number of failures the pair (or the IP) is locked for LOGIN_LOCK_SECONDS.
+import crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Throttles } from './throttles.js';
@@ -10,8 +11,9 @@ export type LoginGate = { allowed: true; delayMs: number } | { allowed: false; r
 const maxDelayMs = 4_000;
 
 function userKey(username: string, ip: string): string {
-  // Case-insensitive, as usernames are: "Alice" and "alice" share one counter.
-  return `${username.toLowerCase()}|${ip}`;
+  // Case-insensitive, as usernames are: "Alice" and "alice" share one counter. Hashed, so the
+  // store holds neither usernames nor any character a key cannot hold.
+  return `${crypto.createHash('sha256').update(username.toLowerCase()).digest('base64url')}|${ip}`;
 }
 
 export async function checkLoginAllowed(throttles: Throttles, username: string, ip: string): Promise<LoginGate> {
