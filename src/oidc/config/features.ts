@@ -1,6 +1,6 @@
 // Which oidc-provider features are on, and the policies behind them. Each default the
 // library ships that is unsafe for production is set here explicitly (OIDC-PROVIDER-NOTES.md).
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { TokenAccessPolicy } from '../token-access-policy.js';
 import type { ResourceAccess } from '../resource-access.js';
 import { resourceIndicatorsConfig } from './resource-indicators.js';
@@ -14,9 +14,14 @@ function introspectionPolicy(policy: TokenAccessPolicy) {
   };
 }
 
+// RFC 7009 §2.1: a client revoking a token that was not issued to it is refused and told so
+// (the same answer as for JWTs in src/revocation/jwt-endpoints.ts).
 function revocationPolicy(policy: TokenAccessPolicy) {
   return async function revocationAllowed(_ctx: KoaContextWithOIDC, client: { clientId: string }, token: TokenLike) {
-    return policy.mayRevoke(client.clientId, { clientId: token.clientId, aud: token.resourceServer?.audience ?? token.aud });
+    if (await policy.mayRevoke(client.clientId, { clientId: token.clientId, aud: token.resourceServer?.audience ?? token.aud })) {
+      return true;
+    }
+    throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
   };
 }
 
