@@ -2,6 +2,7 @@
 // client_credentials token for audience `${issuer}/revocations`, scope `revocations`. Any client
 // acting for an API (or holding `admin`) may get one, without listing the scope itself.
 import type { ResourceRecord } from '../stores/resources.js';
+import { builtinResource } from './builtin-resource.js';
 
 export const feedScope = 'revocations';
 
@@ -10,15 +11,5 @@ export function feedResourceIdentifier(issuer: string): string {
 }
 
 export function feedResource(issuer: string, accessTokenTtl: number): ResourceRecord {
-  const epoch = new Date(0);
-  return {
-    identifier: feedResourceIdentifier(issuer),
-    name: 'Portcullis revocation feed',
-    scopes: [feedScope],
-    accessTokenTtl,
-    accessTokenFormat: 'jwt',
-    clientId: undefined,
-    createdAt: epoch,
-    updatedAt: epoch,
-  };
+  return builtinResource(feedResourceIdentifier(issuer), 'Portcullis revocation feed', feedScope, accessTokenTtl);
 }
