@@ -23,7 +23,7 @@ function adminMetadata(clientId: string): ClientMetadata {
 }
 
 /** Prints credentials to stdout on their own (not through the logger, which redacts secrets). */
-function announce(clientId: string, secret: string): void {
+function announce(issuer: string, clientId: string, secret: string): void {
   process.stdout.write(
     [
       '',
@@ -31,7 +31,7 @@ function announce(clientId: string, secret: string): void {
       `    client_id:     ${clientId}`,
       `    client_secret: ${secret}`,
       '  Get an admin token with:',
-      `    curl -s -u '${clientId}:${secret}' -d grant_type=client_credentials -d scope=admin <issuer>/token`,
+      `    curl -s -u '${clientId}:${secret}' -d grant_type=client_credentials -d scope=admin ${issuer}/token`,
       '',
       '',
     ].join('\n'),
@@ -53,7 +53,7 @@ export async function bootstrapAdminClient(deps: { db: Database; config: Config;
         deps.log.warn('BOOTSTRAP_ADMIN_CLIENT_SECRET is shorter than 32 characters; use a long random secret in production');
       }
       deps.log.info({ client_id: bootstrapAdmin.clientId }, 'created the bootstrap admin client');
-      if (!bootstrapAdmin.clientSecret) announce(bootstrapAdmin.clientId, secret);
+      if (!bootstrapAdmin.clientSecret) announce(deps.config.issuer, bootstrapAdmin.clientId, secret);
     }
     return;
   }
@@ -67,6 +67,6 @@ export async function bootstrapAdminClient(deps: { db: Database; config: Config;
     })
   ) {
     deps.log.warn({ client_id: generatedAdminClientId }, 'no admin client existed: generated one (credentials printed once)');
-    announce(generatedAdminClientId, secret);
+    announce(deps.config.issuer, generatedAdminClientId, secret);
   }
 }
