@@ -4,6 +4,7 @@ import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWK, type JWTP
 import { toPublicJwk } from '../keys/keystore.js';
 import { accessTokenSigningAlg } from '../oidc/config/resource-indicators.js';
 import type { TokenIdentity } from '../stores/revocations/types.js';
+import { VerifiedTokens } from './verified-tokens.js';
 
 export interface AccessTokenClaims extends JWTPayload {
   jti: string;
@@ -22,28 +23,41 @@ export function looksLikeJwt(token: string): boolean {
   return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
 }
 
+/** Tokens remembered as verified per key set: about 2 KiB each, so at most ~8 MiB. */
+const verifiedTokensPerKeySet = 4096;
+
+interface KeySetState {
+  keySet: ReturnType<typeof createLocalJWKSet>;
+  verified: VerifiedTokens;
+}
+
 /** Verifies against the keys published at the moment (they change with key rotation). */
 export function createAccessTokenVerifier(options: { issuer: string; publishedKeys: () => readonly JWK[]; clockTolerance: number }) {
-  const keySets = new WeakMap<readonly JWK[], ReturnType<typeof createLocalJWKSet>>();
-  const currentKeySet = () => {
+  const keySets = new WeakMap<readonly JWK[], KeySetState>();
+  const currentKeySet = (): KeySetState => {
     const keys = options.publishedKeys();
-    let keySet = keySets.get(keys);
-    if (!keySet) {
-      keySet = createLocalJWKSet({ keys: keys.map(toPublicJwk) });
-      keySets.set(keys, keySet);
+    let state = keySets.get(keys);
+    if (!state) {
+      state = { keySet: createLocalJWKSet({ keys: keys.map(toPublicJwk) }), verified: new VerifiedTokens(verifiedTokensPerKeySet) };
+      keySets.set(keys, state);
     }
-    return keySet;
+    return state;
   };
   return async function verifyAccessToken(token: string): Promise<VerifiedAccessToken> {
+    const { keySet, verified } = currentKeySet();
+    const known = verified.get(token, Math.floor(Date.now() / 1000), options.clockTolerance);
+    if (known) return { ok: true, claims: known };
     try {
-      const { payload } = await jwtVerify(token, currentKeySet(), {
+      const { payload } = await jwtVerify(token, keySet, {
         issuer: options.issuer,
         typ: 'at+jwt',
         algorithms: [accessTokenSigningAlg],
         requiredClaims: ['jti', 'iat', 'exp'],
         clockTolerance: options.clockTolerance,
       });
-      return { ok: true, claims: payload as AccessTokenClaims };
+      const claims = Object.freeze(payload) as AccessTokenClaims;
+      verified.remember(token, claims);
+      return { ok: true, claims };
     } catch (error) {
       return { ok: false, reason: error instanceof joseErrors.JWTExpired ? 'expired' : 'invalid' };
     }
