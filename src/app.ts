@@ -1,12 +1,15 @@
-// Koa middleware order: access log → errors → security headers → health →
-// assets → interactions → admin → provider.
-// oidc-provider v9 ends requests on its own routes, so ours are mounted before it.
-import Koa from 'koa';
+// Everything Portcullis answers itself, and what every request passes through, as one Koa
+// middleware. oidc-provider's Provider is itself a Koa application, so this runs inside it, in
+// front of the library's routes (provider.ts installs it first): one Koa context per request,
+// and our routes see the provider that serves them (oidc/serving-provider.ts).
+// Order: host pin → metrics → access log → errors → security headers → token rate limit →
+// our routes (health, metrics, assets, interactions, revocation feed, admin) → the library.
+import compose from 'koa-compose';
+import type { Middleware } from 'koa';
 import { createAdminRouter, type AdminDeps } from './admin/router.js';
 import { createInteractionRoutes } from './interactions/routes.js';
 import { createFeedRoutes } from './revocation/feed-routes.js';
 import type { FeedHub } from './revocation/feed-hub.js';
-import type { ProviderHolder } from './oidc/provider-holder.js';
 import type { Audit } from './audit/audit.js';
 import { createTokenRateLimit } from './throttle/request-rates.js';
 import { createHttpMetrics } from './metrics/http-metrics.js';
@@ -24,7 +27,6 @@ import type { Logger } from './log.js';
 import type { EphemeralStore } from './stores/ephemeral/types.js';
 
 export interface AppDeps extends AdminDeps {
-  providers: ProviderHolder;
   store: EphemeralStore;
   log: Logger;
   views: Views;
@@ -33,37 +35,40 @@ export interface AppDeps extends AdminDeps {
   throttles: Throttles;
   audit: Audit;
   totp: Totp;
-  trustProxy: boolean;
 }
 
-export function createApp(deps: AppDeps): Koa {
-  const app = new Koa({ proxy: deps.trustProxy });
-  // Koa's default handler prints to stderr; ours logs JSON and never echoes internals.
-  app.silent = true;
-  app.on('error', (error: unknown) => deps.log.error({ err: error }, 'koa error'));
+/**
+ * The first path segments our routers answer. Everything else (the library's endpoints: token,
+ * authorization, JWKS, discovery...) skips them, so the token hot path does not pay for matching
+ * a dozen route tables. Lower-cased, because @koa/router matches case-insensitively.
+ */
+const ownPathPrefixes = ['/admin', '/interaction', '/healthz', '/readyz', '/metrics', '/assets/', '/revocations'];
 
-  app.use(createHostPin(deps.issuer));
-  app.use(createHttpMetrics(deps.metrics));
-  app.use(createAccessLog(deps.log));
-  app.use(createErrorHandler(deps.log));
-  app.use(setSecurityHeaders);
-  app.use(createTokenRateLimit(deps.throttles, (limit) => deps.metrics.throttled.inc({ limit })));
-  for (const router of [
-    createHealthRoutes(deps),
-    createMetricsRoutes(deps.metrics),
-    createAssetRoutes(),
-    createInteractionRoutes({ ...deps, cookieKeys: deps.cookieKeys }),
-    createFeedRoutes({ ...deps, hub: deps.feedHub }),
-    createAdminRouter(deps),
-  ]) {
-    app.use(router.routes());
-    app.use(router.allowedMethods());
-  }
-  // The provider is a Koa app of its own; it answers everything our routers did not. Headers we
-  // set above are already on the Node response, so they reach its responses too.
-  app.use(async function delegateToProvider(ctx) {
-    ctx.respond = false;
-    await deps.providers.handle(ctx.req, ctx.res);
-  });
-  return app;
+const isOwnPath = (path: string): boolean => {
+  const lower = path.toLowerCase();
+  return ownPathPrefixes.some((prefix) => lower.startsWith(prefix));
+};
+
+export function createPortcullisMiddleware(deps: AppDeps): Middleware {
+  const ownRoutes = compose(
+    [
+      createHealthRoutes(deps),
+      createMetricsRoutes(deps.metrics),
+      createAssetRoutes(),
+      createInteractionRoutes(deps),
+      createFeedRoutes({ ...deps, hub: deps.feedHub }),
+      createAdminRouter(deps),
+    ].flatMap((router) => [router.routes(), router.allowedMethods()]),
+  ) as Middleware;
+  return compose([
+    createHostPin(deps.issuer),
+    createHttpMetrics(deps.metrics),
+    createAccessLog(deps.log),
+    createErrorHandler(deps.log),
+    setSecurityHeaders,
+    createTokenRateLimit(deps.throttles, (limit) => deps.metrics.throttled.inc({ limit })),
+    function ourRoutesFirst(ctx, next) {
+      return isOwnPath(ctx.path) ? ownRoutes(ctx, next) : next();
+    },
+  ] as Middleware[]);
 }

@@ -2,7 +2,7 @@
 // and shut down cleanly. main.ts calls it with the process's config; tests call it directly.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from './app.js';
+import { createPortcullisMiddleware } from './app.js';
 import { createAudit } from './audit/audit.js';
 import { createThrottles } from './throttle/throttles.js';
 import { createMetrics } from './metrics/metrics.js';
@@ -21,7 +21,6 @@ import { clockTolerance, createProvider } from './oidc/provider.js';
 import { createAccessTokenVerifier } from './revocation/access-tokens.js';
 import { createFeedHub } from './revocation/feed-hub.js';
 import { publishRevocations } from './revocation/published-revocations.js';
-import { createClientValidator } from './oidc/validate-client.js';
 import { openDatabase } from './stores/database.js';
 import { openShortLivedStores } from './stores/short-lived.js';
 import { migrate } from './stores/migrate.js';
@@ -82,6 +81,24 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     });
     const throttles = await createThrottles(config);
     cleanups.push(() => throttles.close());
+    const frontDoor = createPortcullisMiddleware({
+      keyRing,
+      keyRotationDelay: config.keyRotationDelay,
+      cookieKeys: keys.cookieKeys,
+      throttles,
+      audit,
+      metrics,
+      totp: createTotp({ db, box: createSecretBox(keys.dataKey), issuerName: new URL(config.issuer).host }),
+      store,
+      log,
+      views,
+      db,
+      catalog,
+      issuer: config.issuer,
+      revocations,
+      verifyAccessToken,
+      feedHub,
+    });
     const providers = holdProvider(
       (phase) =>
         createProvider({
@@ -96,32 +113,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           verifyAccessToken,
           audit,
           metrics,
+          frontDoor,
         }),
       keyRing,
     );
-    const app = createApp({
-      providers,
-      keyRing,
-      keyRotationDelay: config.keyRotationDelay,
-      cookieKeys: keys.cookieKeys,
-      throttles,
-      audit,
-      metrics,
-      totp: createTotp({ db, box: createSecretBox(keys.dataKey), issuerName: new URL(config.issuer).host }),
-      store,
-      log,
-      views,
-      db,
-      catalog,
-      issuer: config.issuer,
-      trustProxy: config.trustProxy,
-      validateClientMetadata: createClientValidator(providers),
-      revocations,
-      verifyAccessToken,
-      feedHub,
-    });
 
-    const server = http.createServer(app.callback());
+    const server = http.createServer((req, res) => void providers.handle(req, res));
     // Slow clients must not hold sockets forever.
     server.requestTimeout = 30_000;
     server.headersTimeout = 10_000;

@@ -8,7 +8,8 @@ import { badRequest, conflict, HttpError, notFound } from '../http/errors.js';
 import { readJsonBody } from '../http/json-body.js';
 import { adminScope } from '../oidc/admin-resource.js';
 import { oidcScopes, splitScope } from '../oidc/scopes.js';
-import type { ValidateClientMetadata } from '../oidc/validate-client.js';
+import { validateClientMetadata } from '../oidc/validate-client.js';
+import { servingProvider } from '../oidc/serving-provider.js';
 import {
   deleteClient,
   findClientById,
@@ -27,7 +28,6 @@ import { redirectUriProblem } from './redirect-uris.js';
 export interface ClientRoutesDeps {
   db: Database;
   catalog: Catalog;
-  validateClientMetadata: ValidateClientMetadata;
   revocations: RevocationStore;
 }
 
@@ -103,7 +103,7 @@ export function createClientRoutes(deps: ClientRoutesDeps): Router {
     const metadata = await parseClientMetadata(deps, body, clientId);
     const secret = secretAuthMethods.has(metadata.token_endpoint_auth_method as string) ? generateClientSecret() : undefined;
     const secretDigest = secret ? digestClientSecret(secret) : undefined;
-    await deps.validateClientMetadata(metadata, secretDigest);
+    await validateClientMetadata(servingProvider(ctx), metadata, secretDigest);
     if (!(await insertClient(deps.db, { clientId, metadata, secretDigest }))) {
       throw conflict(`a client with client_id "${clientId}" already exists`);
     }
@@ -140,7 +140,7 @@ export function createClientRoutes(deps: ClientRoutesDeps): Router {
     // Keep the secret while the client still uses one; issue one (shown once) when it starts to.
     const secret = needsSecret && !existing.secretDigest ? generateClientSecret() : undefined;
     const secretDigest = needsSecret ? (secret ? digestClientSecret(secret) : existing.secretDigest) : undefined;
-    await deps.validateClientMetadata(metadata, secretDigest);
+    await validateClientMetadata(servingProvider(ctx), metadata, secretDigest);
     // Touch the stored digest only when it changes, so a PUT racing a secret rotation cannot
     // bring the old secret back.
     const digestChange = secret ? { secretDigest: secretDigest! } : needsSecret ? {} : { secretDigest: null };

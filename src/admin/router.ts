@@ -3,7 +3,6 @@ import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { Catalog } from '../catalog/catalog.js';
 import type { KeyRing } from '../keys/key-ring.js';
-import type { ValidateClientMetadata } from '../oidc/validate-client.js';
 import type { Database } from '../stores/database.js';
 import { createBearerAuth, type CallerIdentity } from '../http/bearer-auth.js';
 import type { Audit } from '../audit/audit.js';
@@ -28,7 +27,6 @@ export interface AdminDeps {
   keyRing: KeyRing;
   keyRotationDelay: number;
   issuer: string;
-  validateClientMetadata: ValidateClientMetadata;
   revocations: RevocationStore;
   verifyAccessToken: VerifyAccessToken;
   store: EphemeralStore;

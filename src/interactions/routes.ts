@@ -12,7 +12,8 @@ import type { Logger } from '../log.js';
 import { grantConsent, type MissingConsent } from '../oidc/consent-memory.js';
 import type { Database } from '../stores/database.js';
 import { isStoreUnavailable } from '../stores/availability.js';
-import type { ProviderHolder } from '../oidc/provider-holder.js';
+import type Provider from 'oidc-provider';
+import { servingProvider } from '../oidc/serving-provider.js';
 import { authenticateUser } from './authenticate.js';
 import type { Audit } from '../audit/audit.js';
 import type { Throttles } from '../throttle/throttles.js';
@@ -25,7 +26,6 @@ import { findMfaState } from '../stores/mfa.js';
 import { describeConsent } from './describe-consent.js';
 
 export interface InteractionDeps {
-  providers: ProviderHolder;
   db: Database;
   catalog: Catalog;
   views: Views;
@@ -37,7 +37,7 @@ export interface InteractionDeps {
   totp: Totp;
 }
 
-type Interaction = Awaited<ReturnType<ProviderHolder['current']['interactionDetails']>>;
+type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 const genericLoginError = 'Invalid username or password.';
 const tooManyAttempts = 'Too many attempts. Please try again later.';
@@ -110,7 +110,7 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
 
   async function finishConsent(ctx: Context, interaction: Interaction): Promise<void> {
     const grantId = await grantConsent(
-      { provider: deps.providers.current, db: deps.db },
+      { provider: servingProvider(ctx), db: deps.db },
       {
         accountId: String(interaction.session?.accountId),
         clientId: String(interaction.params.client_id),
@@ -118,7 +118,7 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
         missing: interaction.prompt.details as MissingConsent,
       },
     );
-    await deps.providers.current.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    await servingProvider(ctx).interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
     ctx.respond = false;
   }
 
@@ -129,7 +129,7 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
   }
 
   router.get('/:uid', async function showInteraction(ctx) {
-    const interaction = await deps.providers.current.interactionDetails(ctx.req, ctx.res);
+    const interaction = await servingProvider(ctx).interactionDetails(ctx.req, ctx.res);
     if (interaction.uid !== ctx.params.uid) throw new oidcErrors.SessionNotFound('interaction mismatch');
     const { prompt } = interaction;
     if (prompt.name === 'login') return renderLogin(ctx, interaction);
@@ -150,7 +150,7 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
   });
 
   router.post('/:uid/login', async function submitLogin(ctx) {
-    const interaction = await deps.providers.current.interactionDetails(ctx.req, ctx.res);
+    const interaction = await servingProvider(ctx).interactionDetails(ctx.req, ctx.res);
     if (interaction.uid !== ctx.params.uid || interaction.prompt.name !== 'login') {
       throw new oidcErrors.SessionNotFound('interaction mismatch');
     }
@@ -192,7 +192,7 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
   secondFactor.register(router);
 
   router.post('/:uid/consent', async function submitConsent(ctx) {
-    const interaction = await deps.providers.current.interactionDetails(ctx.req, ctx.res);
+    const interaction = await servingProvider(ctx).interactionDetails(ctx.req, ctx.res);
     if (interaction.uid !== ctx.params.uid || interaction.prompt.name !== 'consent') {
       throw new oidcErrors.SessionNotFound('interaction mismatch');
     }
@@ -200,7 +200,7 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
     checkCsrf(interaction, form);
     if (form.decision === 'allow') return finishConsent(ctx, interaction);
     // RFC 6749 §4.1.2.1: the resource owner denied the request.
-    await deps.providers.current.interactionFinished(
+    await servingProvider(ctx).interactionFinished(
       ctx.req,
       ctx.res,
       { error: 'access_denied', error_description: 'the user denied the request' },

@@ -10,7 +10,8 @@ import type { Catalog } from '../catalog/catalog.js';
 import { readFormBody } from '../http/form-body.js';
 import type { Views } from '../http/views.js';
 import type { Totp } from '../mfa/totp.js';
-import type { ProviderHolder } from '../oidc/provider-holder.js';
+import type Provider from 'oidc-provider';
+import { servingProvider } from '../oidc/serving-provider.js';
 import type { Database } from '../stores/database.js';
 import type { EphemeralStore } from '../stores/ephemeral/types.js';
 import { findMfaState } from '../stores/mfa.js';
@@ -32,7 +33,6 @@ interface Pending {
 }
 
 export interface SecondFactorDeps {
-  providers: ProviderHolder;
   db: Database;
   store: EphemeralStore;
   catalog: Catalog;
@@ -42,11 +42,11 @@ export interface SecondFactorDeps {
   audit: Audit;
 }
 
-type Interaction = Awaited<ReturnType<ProviderHolder['current']['interactionDetails']>>;
+type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 export function createSecondFactor(deps: SecondFactorDeps, page: { csrf: Csrf; headers(ctx: Context): void }) {
   async function finish(ctx: Context, sub: string, amr: string[], acrValue: string): Promise<void> {
-    await deps.providers.current.interactionFinished(
+    await servingProvider(ctx).interactionFinished(
       ctx.req,
       ctx.res,
       { login: { accountId: sub, amr, acr: acrValue } },
@@ -85,7 +85,7 @@ export function createSecondFactor(deps: SecondFactorDeps, page: { csrf: Csrf; h
 
     register(router: Router): void {
       router.post('/:uid/mfa', async function submitSecondFactor(ctx) {
-        const interaction = await deps.providers.current.interactionDetails(ctx.req, ctx.res);
+        const interaction = await servingProvider(ctx).interactionDetails(ctx.req, ctx.res);
         if (interaction.uid !== ctx.params.uid || interaction.prompt.name !== 'login') {
           throw new oidcErrors.SessionNotFound('interaction mismatch');
         }

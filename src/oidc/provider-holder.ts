@@ -8,21 +8,16 @@ import type { KeyRing } from '../keys/key-ring.js';
 import type { KeyPhase } from '../keys/key-schedule.js';
 
 export interface ProviderHolder {
-  readonly current: Provider;
+  /** Serves a request with the provider in force (our own routes run inside it: app.ts). */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 
 export function holdProvider(build: (phase: KeyPhase) => Provider, keyRing: KeyRing): ProviderHolder {
-  let provider = build(keyRing.current());
-  let callback = provider.callback();
+  let callback = build(keyRing.current()).callback();
   keyRing.onChange((phase) => {
-    provider = build(phase);
-    callback = provider.callback();
+    callback = build(phase).callback();
   });
   return {
-    get current() {
-      return provider;
-    },
     handle: (req, res) => callback(req, res),
   };
 }

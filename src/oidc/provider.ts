@@ -1,5 +1,7 @@
 // The only `new Provider()`. Configuration is assembled from the modules in ./config, one
 // concern each; unsafe library defaults are overridden there (OIDC-PROVIDER-NOTES.md).
+import type { EventEmitter } from 'node:events';
+import type { Middleware } from 'koa';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { createClientAssertionCheck } from './config/client-assertions.js';
 import { auditProviderEvents } from './audit-events.js';
@@ -45,6 +47,8 @@ export interface ProviderDeps {
   verifyAccessToken: VerifyAccessToken;
   audit: Audit;
   metrics: Metrics;
+  /** Our own routes and the middleware every request passes through (app.ts), run first. */
+  frontDoor: Middleware;
 }
 
 /** Seconds of clock skew tolerated between us and clients (the library's default is 15). */
@@ -129,6 +133,11 @@ export function createProvider(deps: ProviderDeps): Provider {
   prepareStructuredTokenEndpoints();
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  // Koa's default error handler prints to stderr; ours logs JSON and never echoes internals.
+  provider.silent = true;
+  (provider as unknown as EventEmitter).on('error', (error: unknown) => deps.log.error({ err: error }, 'koa error'));
+  // First, so it wraps everything below, the library's routes included.
+  provider.use(deps.frontDoor as Parameters<Provider['use']>[0]);
   applyProviderPatches(provider, deps.store, { jwksMinRefetchSeconds: config.jwksUriMinRefetchInterval });
   auditProviderEvents(provider, deps.audit);
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {

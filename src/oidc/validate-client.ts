@@ -1,25 +1,21 @@
 // Runs client metadata through oidc-provider's own client schema, so the admin API refuses
 // exactly what the provider would refuse later, with the RFC 7591 §3.2.2 error code it chose.
-import type { ProviderHolder } from './provider-holder.js';
+import type Provider from 'oidc-provider';
 import { HttpError } from '../http/errors.js';
 import { toProviderClientMetadata } from './client-metadata.js';
 import type { ClientMetadata } from '../stores/clients.js';
 
 type ClientValidator = { validate(metadata: Record<string, unknown>): Promise<void> };
 
-export type ValidateClientMetadata = (metadata: ClientMetadata, secretDigest: string | undefined) => Promise<void>;
-
-export function createClientValidator(providers: ProviderHolder): ValidateClientMetadata {
-  return async (metadata, secretDigest) => {
-    const Client = (providers.current as unknown as { Client: ClientValidator }).Client;
-    try {
-      await Client.validate(toProviderClientMetadata({ metadata, secretDigest }));
-    } catch (error) {
-      const { error: code, error_description: description } = error as { error?: string; error_description?: string };
-      if (code === 'invalid_redirect_uri' || code === 'invalid_client_metadata') {
-        throw new HttpError(400, code, description ?? code);
-      }
-      throw error;
+export async function validateClientMetadata(provider: Provider, metadata: ClientMetadata, secretDigest: string | undefined): Promise<void> {
+  const Client = (provider as unknown as { Client: ClientValidator }).Client;
+  try {
+    await Client.validate(toProviderClientMetadata({ metadata, secretDigest }));
+  } catch (error) {
+    const { error: code, error_description: description } = error as { error?: string; error_description?: string };
+    if (code === 'invalid_redirect_uri' || code === 'invalid_client_metadata') {
+      throw new HttpError(400, code, description ?? code);
     }
-  };
+    throw error;
+  }
 }
