@@ -28,6 +28,11 @@ const connectionOptions = {
   maxRetriesPerRequest: 1,
   commandTimeout: commandTimeoutMs,
   connectTimeout: connectTimeoutMs,
+  // Commands issued in the same event-loop turn (many requests in flight each checking
+  // revocation, say) leave in one write and come back in one read. A write to a socket is a
+  // system call that costs more than the command itself, so under load this roughly halves the
+  // CPU a Redis round trip costs us and the server.
+  enableAutoPipelining: true,
 } satisfies RedisOptions;
 
 /**
@@ -68,6 +73,7 @@ export function createRedisClient(url: string, onError?: (error: Error) => void)
   const { nodes, auth } = clusterSeeds(seeds);
   const cluster = new DeadlineCluster(nodes, {
     lazyConnect: false,
+    enableAutoPipelining: true,
     // The cluster as a whole reconnects (to the seeds, then re-reads the slot map) like a
     // standalone client; a single lost node is found again through MOVED and slot refreshes.
     clusterRetryStrategy: reconnectDelayMs,
