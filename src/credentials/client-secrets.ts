@@ -8,13 +8,13 @@ export function generateClientSecret(): string {
 }
 
 export function digestClientSecret(secret: string): string {
-  return crypto.createHash('sha256').update(secret, 'utf8').digest('hex');
+  return crypto.hash('sha256', secret, 'hex');
 }
 
 /** Constant-time comparison of a presented secret against a stored digest. */
 export function clientSecretMatches(presented: string, storedDigest: string | undefined): boolean {
   if (!storedDigest) return false;
-  const presentedDigest = crypto.createHash('sha256').update(presented, 'utf8').digest();
+  const presentedDigest = crypto.hash('sha256', presented, 'buffer');
   const stored = Buffer.from(storedDigest, 'hex');
   return stored.length === presentedDigest.length && crypto.timingSafeEqual(stored, presentedDigest);
 }

@@ -8,6 +8,7 @@ import revocationActions from 'oidc-provider/lib/actions/revocation.js';
 import rejectStructuredTokens from 'oidc-provider/lib/shared/reject_structured_tokens.js';
 import { clientSecretMatches } from '../credentials/client-secrets.js';
 import type { EphemeralStore } from '../stores/ephemeral/types.js';
+import type { Catalog } from '../catalog/catalog.js';
 
 interface PatchableClient {
   prototype: {
@@ -56,6 +57,35 @@ function makeReplayDetectionAtomic(provider: Provider, store: EphemeralStore): v
 function alwaysIncludeSid(provider: Provider): void {
   const Client = (provider as unknown as { Client: PatchableClient }).Client;
   Client.prototype.includeSid = () => true;
+}
+
+interface PatchableClientClass {
+  find(id: unknown): Promise<unknown>;
+}
+
+/**
+ * One Client instance per catalog record. The library's `Client.find` turns the adapter's
+ * metadata into a Client on every call and, to notice a changed client, JSON-serialises and
+ * SHA-256-hashes that metadata every time: the largest per-request cost on the client
+ * credentials path that the library's static clients do not pay. Our catalog hands out the same
+ * record object until the client changes (then a new one), so the record's identity answers
+ * "changed?" for free. Wraps lib/models/client.js `Client.find`.
+ */
+function memoiseClientsByCatalogRecord(provider: Provider, catalog: Catalog): void {
+  const Client = (provider as unknown as { Client: PatchableClientClass }).Client;
+  const find = Client.find.bind(Client);
+  const clients = new WeakMap<object, unknown>();
+  Client.find = async (id) => {
+    if (typeof id !== 'string' || id === '') return find(id);
+    const record = await catalog.findClient(id);
+    if (!record) return undefined;
+    let client = clients.get(record);
+    if (client === undefined) {
+      client = await find(id);
+      if (client !== undefined) clients.set(record, client);
+    }
+    return client;
+  };
 }
 
 interface PatchableClientKeyStore {
@@ -111,11 +141,16 @@ function refetchClientJwksOnUnknownKey(provider: Provider, minRefetchSeconds: nu
   };
 }
 
-export function applyProviderPatches(provider: Provider, store: EphemeralStore, options: { jwksMinRefetchSeconds: number }): void {
+export function applyProviderPatches(
+  provider: Provider,
+  deps: { store: EphemeralStore; catalog: Catalog },
+  options: { jwksMinRefetchSeconds: number },
+): void {
+  memoiseClientsByCatalogRecord(provider, deps.catalog);
   compareSecretsAsDigests(provider);
   alwaysIncludeSid(provider);
   refetchClientJwksOnUnknownKey(provider, options.jwksMinRefetchSeconds);
-  makeReplayDetectionAtomic(provider, store);
+  makeReplayDetectionAtomic(provider, deps.store);
 }
 
 type Middleware = (ctx: KoaContextWithOIDC, next: () => Promise<unknown>) => unknown;
