@@ -14,7 +14,8 @@ export function digestClientSecret(secret: string): string {
 /** Constant-time comparison of a presented secret against a stored digest. */
 export function clientSecretMatches(presented: string, storedDigest: string | undefined): boolean {
   if (!storedDigest) return false;
-  const presentedDigest = crypto.hash('sha256', presented, 'buffer');
+  // A hex digest is the quickest form crypto.hash produces; both sides compare as bytes.
+  const presentedDigest = Buffer.from(crypto.hash('sha256', presented, 'hex'), 'hex');
   const stored = Buffer.from(storedDigest, 'hex');
   return stored.length === presentedDigest.length && crypto.timingSafeEqual(stored, presentedDigest);
 }
