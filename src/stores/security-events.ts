@@ -9,14 +9,23 @@ export interface SecurityEvent {
   details?: Record<string, unknown>;
 }
 
-export async function insertSecurityEvent(db: Queryable, event: SecurityEvent): Promise<void> {
-  await db.query('INSERT INTO security_events (type, outcome, client_id, sub, details) VALUES ($1, $2, $3, $4, $5)', [
-    event.type,
-    event.outcome,
-    event.clientId ?? null,
-    event.sub ?? null,
-    JSON.stringify(event.details ?? {}),
-  ]);
+/** Any number of events in one statement, stored in the order given. */
+export async function insertSecurityEvents(db: Queryable, events: readonly SecurityEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await db.query(
+    `INSERT INTO security_events (type, outcome, client_id, sub, details)
+     SELECT type, outcome, client_id, sub, details
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+            WITH ORDINALITY AS e(type, outcome, client_id, sub, details, n)
+      ORDER BY n`,
+    [
+      events.map((event) => event.type),
+      events.map((event) => event.outcome),
+      events.map((event) => event.clientId ?? null),
+      events.map((event) => event.sub ?? null),
+      events.map((event) => JSON.stringify(event.details ?? {})),
+    ],
+  );
 }
 
 export interface SecurityEventRecord extends SecurityEvent {
