@@ -256,6 +256,30 @@ describe(`token exchange (${storesLabel})`, () => {
     const result = await exchange('apib', toB.body.access_token!, { resource: apis.d });
     assert.equal(result.body.error, 'invalid_grant');
   });
+
+  // Last: it revokes the user's grant, and with it userToken.
+  it('revokes what was exchanged from a grant when the grant is revoked', async () => {
+    const toB = await exchange('apia', userToken, { resource: apis.b });
+    assert.equal(toB.status, 200, JSON.stringify(toB.body));
+    const grantId = decodeJwt(userToken).gid as string;
+    assert.ok(grantId, 'a user token names its grant');
+    assert.equal(decodeJwt(toB.body.access_token!).gid, grantId, 'the exchanged token carries the subject token\'s grant');
+    const introspect = async () => {
+      const response = await fetch(`${server.url}/token/introspection`, {
+        method: 'POST',
+        headers: { authorization: basicAuth('apia', secrets.apia!) },
+        body: new URLSearchParams({ token: toB.body.access_token! }),
+      });
+      return ((await response.json()) as { active: boolean }).active;
+    };
+    assert.equal(await introspect(), true);
+    // Next second: revocation is "issued before now", at one-second granularity.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const admin = await getAdminToken(server.url);
+    await adminRequest(server.url, admin, 'POST', '/admin/revocations', { grant_id: grantId });
+    assert.equal(await introspect(), false);
+    assert.equal((await exchange('apib', toB.body.access_token!, { resource: apis.d })).body.error, 'invalid_grant');
+  });
 });
 
 describe(`token exchange chain depth limit (${storesLabel})`, () => {

@@ -19,6 +19,8 @@ export interface PresentedToken {
   audiences: string[];
   scopes: string[];
   exp: number;
+  /** The grant the token belongs to (`gid`), if any: exchanged tokens inherit it. */
+  grantId: string | undefined;
   act: ActClaim | undefined;
   /** RFC 8693 §4.4: who may act for the subject. */
   mayAct: ActClaim | undefined;
@@ -58,6 +60,7 @@ async function readJwt(deps: PresentedTokenDeps, value: string, label: string): 
     audiences: audiencesOf(claims.aud),
     scopes: splitScope(claims.scope),
     exp: claims.exp,
+    grantId: typeof claims.gid === 'string' ? claims.gid : undefined,
     act: claims.act,
     mayAct: isActClaim(claims.may_act) ? claims.may_act : undefined,
   };
@@ -71,6 +74,7 @@ type StoredToken = {
   exp: number;
   iat: number;
   jti: string;
+  grantId?: string;
   isExpired: boolean;
   resourceServer?: { audience?: string };
 };
@@ -91,6 +95,7 @@ async function readOpaque(deps: PresentedTokenDeps, value: string, label: string
     audiences: audiencesOf(token.aud ?? token.resourceServer?.audience),
     scopes: splitScope(token.scope),
     exp: token.exp,
+    grantId: token.grantId,
     act: undefined,
     mayAct: undefined,
   };

@@ -148,9 +148,16 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
         AccessToken: new (init: Record<string, unknown>) => { save(): Promise<string>; resourceServer: unknown; expiration: number };
         ResourceServer: new (identifier: string, info: Record<string, unknown>) => unknown;
       };
-      const grant = new Grant({ accountId: subject.sub, clientId: caller });
-      grant.addResourceScope(api.identifier, scopes.join(' '));
-      const grantId = await grant.save(lifetime);
+      // A JWT is checked offline and needs no stored grant: it carries the subject token's grant
+      // (`gid`), so revoking that grant (a replayed refresh token, an admin revocation) revokes
+      // what was exchanged from it too. An opaque token is looked up with its grant on every use
+      // (the library checks it), so it gets a grant record of its own.
+      let grantId = subject.grantId;
+      if (api.accessTokenFormat !== 'jwt') {
+        const grant = new Grant({ accountId: subject.sub, clientId: caller });
+        grant.addResourceScope(api.identifier, scopes.join(' '));
+        grantId = await grant.save(lifetime);
+      }
 
       const token = new AccessToken({
         accountId: subject.sub,
