@@ -2,20 +2,24 @@
 // IP and per client (from HTTP Basic credentials), and the admin API per client IP. A request
 // over the rate gets 429 with Retry-After and `slow_down` (RFC 8628 §3.5's word for it).
 import type { Context, Next } from 'koa';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { HttpError } from '../http/errors.js';
-import type { RequestWindow } from './request-window.js';
 import type { Throttles } from './throttles.js';
 
 const tokenPaths = new Set(['/token', '/token/introspection', '/token/revocation']);
 
 export type OnThrottled = (limit: string) => void;
 
-function takeOrThrow(window: RequestWindow | undefined, key: string, limit: string, onThrottled: OnThrottled): void {
-  const msBeforeNext = window?.take(key) ?? 0;
-  if (msBeforeNext === 0) return;
-  onThrottled(limit);
-  const retryAfter = Math.max(1, Math.ceil(msBeforeNext / 1000));
-  throw new HttpError(429, 'slow_down', `too many requests; retry after ${retryAfter} s`, { 'Retry-After': String(retryAfter) });
+async function consumeOrThrow(limiter: RateLimiterAbstract | undefined, key: string, limit: string, onThrottled: OnThrottled): Promise<void> {
+  if (!limiter) return;
+  try {
+    await limiter.consume(key);
+  } catch (rejection) {
+    if (!(rejection instanceof RateLimiterRes)) throw rejection;
+    onThrottled(limit);
+    const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+    throw new HttpError(429, 'slow_down', `too many requests; retry after ${retryAfter} s`, { 'Retry-After': String(retryAfter) });
+  }
 }
 
 /** The client id of an HTTP Basic header (RFC 6749 §2.3.1), if there is one. */
@@ -35,9 +39,9 @@ function basicClientId(header: string): string | undefined {
 export function createTokenRateLimit(throttles: Throttles, onThrottled: OnThrottled = () => {}) {
   return async function limitTokenRequests(ctx: Context, next: Next): Promise<void> {
     if (ctx.method === 'POST' && tokenPaths.has(ctx.path)) {
-      takeOrThrow(throttles.tokenRequestsByIp, ctx.ip, 'token_ip', onThrottled);
+      await consumeOrThrow(throttles.tokenRequestsByIp, ctx.ip, 'token_ip', onThrottled);
       const clientId = throttles.tokenRequestsByClient && basicClientId(ctx.get('authorization'));
-      if (clientId) takeOrThrow(throttles.tokenRequestsByClient, clientId, 'token_client', onThrottled);
+      if (clientId) await consumeOrThrow(throttles.tokenRequestsByClient, clientId, 'token_client', onThrottled);
     }
     await next();
   };
@@ -45,7 +49,7 @@ export function createTokenRateLimit(throttles: Throttles, onThrottled: OnThrott
 
 export function createAdminRateLimit(throttles: Throttles, onThrottled: OnThrottled = () => {}) {
   return async function limitAdminRequests(ctx: Context, next: Next): Promise<void> {
-    takeOrThrow(throttles.adminRequestsByIp, ctx.ip, 'admin_ip', onThrottled);
+    await consumeOrThrow(throttles.adminRequestsByIp, ctx.ip, 'admin_ip', onThrottled);
     await next();
   };
 }

@@ -1,4 +1,4 @@
-// Throttling: login failures with rate-limiter-flexible, request rates with RequestWindow.
+// Throttling with rate-limiter-flexible.
 // - Login failures are counted where every instance sees them: Redis (REDIS_URL), else Postgres
 //   (DATABASE_URL), else in memory (the embedded database runs in one process). Per username+IP:
 //   a progressive delay from the third failure, a temporary lock after LOGIN_MAX_FAILURES. Per IP:
@@ -16,15 +16,14 @@ import {
 } from 'rate-limiter-flexible';
 import type { Config } from '../config/index.js';
 import { createRedisClient } from '../stores/redis-client.js';
-import { RequestWindow } from './request-window.js';
 
 export interface Throttles {
   readonly loginFailuresByUser: RateLimiterAbstract;
   readonly loginFailuresByIp: RateLimiterAbstract;
   /** undefined when the limit is 0 (off). */
-  readonly tokenRequestsByIp: RequestWindow | undefined;
-  readonly tokenRequestsByClient: RequestWindow | undefined;
-  readonly adminRequestsByIp: RequestWindow | undefined;
+  readonly tokenRequestsByIp: RateLimiterAbstract | undefined;
+  readonly tokenRequestsByClient: RateLimiterAbstract | undefined;
+  readonly adminRequestsByIp: RateLimiterAbstract | undefined;
   readonly settings: Config['throttling'];
   close(): Promise<void>;
 }
@@ -35,8 +34,8 @@ const ipWindowSeconds = 60 * 60;
 /** A window of 10 s lets short bursts through while bounding the sustained rate. */
 const rateWindowSeconds = 10;
 
-function perWindow(limit: number): RequestWindow | undefined {
-  return limit > 0 ? new RequestWindow(limit, rateWindowSeconds * 1000) : undefined;
+function perWindow(points: number, keyPrefix: string): RateLimiterAbstract | undefined {
+  return points > 0 ? new RateLimiterMemory({ points, duration: rateWindowSeconds, keyPrefix }) : undefined;
 }
 
 async function sharedLimiters(config: Config): Promise<{
@@ -79,9 +78,9 @@ export async function createThrottles(config: Config): Promise<Throttles> {
   return {
     loginFailuresByUser: shared.byUser,
     loginFailuresByIp: shared.byIp,
-    tokenRequestsByIp: perWindow(throttling.tokenRequestsPerIp),
-    tokenRequestsByClient: perWindow(throttling.tokenRequestsPerClient),
-    adminRequestsByIp: perWindow(throttling.adminRequestsPerIp),
+    tokenRequestsByIp: perWindow(throttling.tokenRequestsPerIp, 'token_ip'),
+    tokenRequestsByClient: perWindow(throttling.tokenRequestsPerClient, 'token_client'),
+    adminRequestsByIp: perWindow(throttling.adminRequestsPerIp, 'admin_ip'),
     settings: throttling,
     close: () => shared.close(),
   };
