@@ -22,6 +22,7 @@ import { postgresGrowth, renderMarkdown } from './lib/render.js';
 import { checkTargets, computeRatios, type FailedRun, type RunRecord } from './lib/report.js';
 import { scenarios, type ScenarioContext } from './lib/scenarios.js';
 import { seedDatabase } from './lib/seed.js';
+import { renderScale, runScaleSweep, type ScaleRecord } from './lib/scale.js';
 import { deletePrefix, postgresVersion, redisInfo, tableSizes, uniqueRedisPrefix, type BenchDatabase } from './lib/stores.js';
 import { startBaseline, startPortcullis, type Target, type TargetId } from './lib/targets.js';
 
@@ -146,9 +147,11 @@ async function main(): Promise<void> {
     seeded = await seedDatabase(portcullis.database.url, { clients: options.seedClients, users: options.seedUsers }, { clientId: clientIds.secret, username: username(0) });
     log(`  seeded ${seeded.clients} clients and ${seeded.users} users in ${seeded.seconds.toFixed(1)} s`);
   }
-  log('starting the oidc-provider baseline…');
-  targets.push(await startBaseline(startOptions));
-  if (options.embedded) {
+  if (!options.scale) {
+    log('starting the oidc-provider baseline…');
+    targets.push(await startBaseline(startOptions));
+  }
+  if (options.embedded && !options.scale) {
     log('starting Portcullis on the embedded default…');
     targets.push(await startPortcullis({ ...startOptions, stores: 'embedded', pgAdminUrl: options.pgUrl, redisUrl: options.redisUrl, redisPrefix, useTsx: options.useTsx }));
   }
@@ -171,7 +174,7 @@ async function main(): Promise<void> {
   };
   let argon2: Argon2Limit | undefined;
 
-  const selected = scenarios.filter((s) => !options.scenarios || options.scenarios.includes(s.id));
+  const selected = options.scale ? [] : scenarios.filter((s) => !options.scenarios || options.scenarios.includes(s.id));
   let round = 0;
   for (const scenario of selected) {
     if (scenario.id === 'login') {
@@ -204,6 +207,13 @@ async function main(): Promise<void> {
         );
       }
     }
+  }
+
+  let scale: ScaleRecord[] | undefined;
+  if (options.scale) {
+    log('measuring the argon2id limit…');
+    argon2 = await measureArgon2Limit(options.seconds);
+    scale = await runScaleSweep(portcullis, options, ctx, log);
   }
 
   let footprint: RedisFootprint | undefined;
@@ -255,10 +265,11 @@ async function main(): Promise<void> {
     redisFootprint: footprint,
     postgres: { growth, tables: pgTables },
     profiles: profiles.map((p) => ({ target: p.target, ...p.summary })),
+    ...(scale ? { scale } : {}),
   };
   const jsonFile = path.join(outDir, `${stamp}.json`);
   fs.writeFileSync(jsonFile, `${JSON.stringify(json, null, 2)}\n`);
-  const markdown = renderMarkdown(json);
+  const markdown = scale ? `${renderMarkdown(json)}\n\n${renderScale(scale)}` : renderMarkdown(json);
   fs.writeFileSync(path.join(outDir, `${stamp}.md`), `${markdown}\n`);
   process.stdout.write(`${markdown}\n\nresults: ${path.relative(process.cwd(), jsonFile)}\n`);
 }

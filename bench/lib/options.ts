@@ -12,6 +12,7 @@ export interface BenchOptions {
   seedUsers: number;
   scenarios: ScenarioId[] | undefined;
   embedded: boolean;
+  scale: boolean;
   profile: boolean;
   useTsx: boolean;
   build: boolean;
@@ -34,6 +35,9 @@ export const usage = `npm run bench -- [options]
                         cc-secret-many scenario then spreads client_credentials over all of them
   --seed-users <n>      add n users likewise; Portcullis' login flows then pick among them
   --embedded            also run Portcullis on its embedded default (PGlite, no Redis)
+  --scale               instead of the comparison: Portcullis alone with 10, 10k and 100k clients and
+                        10, 100k and 1M users seeded in turn, cc-secret-many and login at the first
+                        --connections count, throughput compared across the steps (issue 7, item 3)
   --profile             run the servers with --cpu-prof and summarise self time per function
   --tsx                 run Portcullis from src/ through tsx instead of the compiled dist/
   --no-build            use dist/ as it is (default: npm run build first)
@@ -69,6 +73,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     seedUsers: 0,
     scenarios: undefined,
     embedded: false,
+    scale: false,
     profile: false,
     useTsx: false,
     build: true,
@@ -122,6 +127,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       }
       case '--embedded':
         options.embedded = true;
+        break;
+      case '--scale':
+        options.scale = true;
         break;
       case '--profile':
         options.profile = true;

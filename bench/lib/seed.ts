@@ -8,10 +8,12 @@ import pg from 'pg';
 export const seededClientId = (index: number) => `seed-client-${index}`;
 export const seededUsername = (index: number) => `seed-user-${index}`;
 
+/** Adds clients and users numbered after `from` (those already seeded) up to `counts`. */
 export async function seedDatabase(
   databaseUrl: string,
   counts: { clients: number; users: number },
   templates: { clientId: string; username: string },
+  from: { clients: number; users: number } = { clients: 0, users: 0 },
 ): Promise<{ clients: number; users: number; seconds: number }> {
   const started = performance.now();
   const client = new pg.Client({ connectionString: databaseUrl });
@@ -19,7 +21,7 @@ export async function seedDatabase(
   try {
     let clients = 0;
     let users = 0;
-    for (let start = 1; start <= counts.clients; start += 50_000) {
+    for (let start = from.clients + 1; start <= counts.clients; start += 50_000) {
       const end = Math.min(counts.clients, start + 49_999);
       const result = await client.query(
         `INSERT INTO clients (client_id, metadata, secret_digest)
@@ -30,7 +32,7 @@ export async function seedDatabase(
       );
       clients += result.rowCount ?? 0;
     }
-    for (let start = 1; start <= counts.users; start += 100_000) {
+    for (let start = from.users + 1; start <= counts.users; start += 100_000) {
       const end = Math.min(counts.users, start + 99_999);
       const result = await client.query(
         `INSERT INTO users (sub, username, password_hash)
@@ -41,8 +43,11 @@ export async function seedDatabase(
       );
       users += result.rowCount ?? 0;
     }
-    await client.query('ANALYZE clients');
-    await client.query('ANALYZE users');
+    // Settle the tables now, so that autovacuum and the checkpoint after a bulk insert do not
+    // run during the measured runs that follow.
+    await client.query('VACUUM (ANALYZE) clients');
+    await client.query('VACUUM (ANALYZE) users');
+    await client.query('CHECKPOINT').catch(() => {});
     return { clients, users, seconds: (performance.now() - started) / 1000 };
   } finally {
     await client.end();
