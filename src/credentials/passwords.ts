@@ -1,6 +1,8 @@
 // Passwords are hashed with argon2id at OWASP's minimum (m=19456 KiB, t=2, p=1). Verification of
 // an unknown username runs against a decoy hash so that timing does not reveal which users exist.
+import os from 'node:os';
 import argon2 from 'argon2';
+import pLimit from 'p-limit';
 
 export const passwordHashOptions = Object.freeze({
   type: argon2.argon2id,
@@ -12,9 +14,19 @@ export const passwordHashOptions = Object.freeze({
 // NIST SP 800-63B §5.1.1.2: at least 8 characters; we cap the length to bound hashing work.
 export const passwordLength = Object.freeze({ min: 8, max: 256 });
 
+/**
+ * At most one argon2 computation per core at a time. The hash is pure CPU, so more in flight adds
+ * no throughput; each one holds 19 MiB (which the allocator keeps afterwards), and each occupies
+ * a libuv thread that the token endpoints' signing (WebCrypto) also runs on. With the default
+ * four libuv threads on a two-core machine, a burst of logins would otherwise take all four.
+ */
+const argon2Slots = pLimit(Math.max(1, Math.min(os.availableParallelism(), 4)));
+
 export async function hashPassword(password: string): Promise<string> {
-  return argon2.hash(password, passwordHashOptions);
+  return argon2Slots(() => argon2.hash(password, passwordHashOptions));
 }
+
+const verify = (hash: string, password: string) => argon2Slots(() => argon2.verify(hash, password));
 
 let decoyHash: Promise<string> | undefined;
 
@@ -25,11 +37,11 @@ let decoyHash: Promise<string> | undefined;
 export async function verifyPassword(storedHash: string | undefined, password: string): Promise<boolean> {
   if (storedHash === undefined) {
     decoyHash ??= hashPassword('portcullis decoy password');
-    await argon2.verify(await decoyHash, password).catch(() => false);
+    await verify(await decoyHash, password).catch(() => false);
     return false;
   }
   try {
-    return await argon2.verify(storedHash, password);
+    return await verify(storedHash, password);
   } catch {
     return false;
   }
