@@ -1,6 +1,7 @@
 // /admin/users: people who log in. Passwords are argon2id hashes that never leave the server.
 import crypto from 'node:crypto';
 import Router from '@koa/router';
+import type { Catalog } from '../catalog/catalog.js';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { hashPassword, passwordLength } from '../credentials/passwords.js';
@@ -74,7 +75,7 @@ async function revokeUserTokens(revocations: RevocationStore, sub: string): Prom
   await revocations.revokeIssuedBefore('sub', sub, Math.floor(Date.now() / 1000), revokedBeforeLifetime);
 }
 
-export function createUserRoutes(deps: { db: Database; revocations: RevocationStore }): Router {
+export function createUserRoutes(deps: { db: Database; catalog: Catalog; revocations: RevocationStore }): Router {
   const router = new Router({ prefix: '/users' });
 
   router.post('/', async function createUser(ctx) {
@@ -139,6 +140,8 @@ export function createUserRoutes(deps: { db: Database; revocations: RevocationSt
       throw error;
     }
     if (!updated) throw notFound('no user with this sub');
+    // This instance forgets the old profile now; the others when the NOTIFY reaches them.
+    deps.catalog.invalidate({ type: 'user', id: sub });
     if (updated.disabled && !user.disabled) await revokeUserTokens(deps.revocations, sub);
     ctx.body = present(updated);
   });
@@ -155,6 +158,7 @@ export function createUserRoutes(deps: { db: Database; revocations: RevocationSt
   router.delete('/:sub', async function removeUser(ctx) {
     const sub = subParam(ctx);
     if (!(await deleteUser(deps.db, sub))) throw notFound('no user with this sub');
+    deps.catalog.invalidate({ type: 'user', id: sub });
     await revokeUserTokens(deps.revocations, sub);
     ctx.status = 204;
   });

@@ -1,29 +1,35 @@
-// In-process cache of clients and APIs, so the token hot path never waits on Postgres.
+// In-process cache of clients, APIs and user profiles, so the token hot path never waits on
+// Postgres.
 // Every change is announced with NOTIFY in the writing transaction (src/stores/clients.ts,
-// resources.ts); every instance LISTENs and drops what changed, so an admin change is seen
+// resources.ts, users.ts); every instance LISTENs and drops what changed, so an admin change is seen
 // everywhere within a second. Entries also age out, as a safety net against a lost message.
 import type { Database } from '../stores/database.js';
 import { missedMessages } from '../stores/database.js';
 import { isStorableText } from '../stores/text.js';
-import { catalogChannel, findClientById, type ClientRecord } from '../stores/clients.js';
+import { findClientById, type ClientRecord } from '../stores/clients.js';
+import { catalogChannel, type CatalogChange } from '../stores/catalog-channel.js';
 import { listAllResources, type ResourceRecord } from '../stores/resources.js';
+import { findUserBySub, type UserRecord } from '../stores/users.js';
+import { createRecordCache } from './record-cache.js';
 
 export interface Catalog {
   findClient(clientId: string): Promise<ClientRecord | undefined>;
+  /**
+   * A user's profile and status, for ID token claims and userinfo. Credentials and second-factor
+   * state are read fresh where they are checked (login, MFA), never from here.
+   */
+  findUser(sub: string): Promise<UserRecord | undefined>;
   findResource(identifier: string): Promise<ResourceRecord | undefined>;
   listResources(): Promise<readonly ResourceRecord[]>;
   /** Drops cached entries now (the writer's own instance does not wait for its NOTIFY). */
-  invalidate(change: { type: 'client' | 'resource'; id: string }): void;
+  invalidate(change: CatalogChange): void;
   close(): Promise<void>;
 }
 
 const clientCacheLimit = 100_000;
+/** Users are many (millions) and each signs in now and then: only the recently active stay. */
+const userCacheLimit = 10_000;
 const entryMaxAgeMs = 5 * 60_000;
-
-interface CachedClient {
-  record: ClientRecord | undefined;
-  loadedAt: number;
-}
 
 interface ResourceSnapshot {
   list: readonly ResourceRecord[];
@@ -33,34 +39,25 @@ interface ResourceSnapshot {
 
 export async function createCatalog(
   db: Database,
-  onLookup: (cache: 'clients' | 'resources', hit: boolean) => void = () => {},
+  onLookup: (cache: 'clients' | 'resources' | 'users', hit: boolean) => void = () => {},
 ): Promise<Catalog> {
-  const clients = new Map<string, CachedClient | Promise<CachedClient>>();
   let resources: ResourceSnapshot | Promise<ResourceSnapshot> | undefined;
   // Bumped on every invalidation so a load that started before it is not cached after it.
   let generation = 0;
-
-  const loadClient = (clientId: string): Promise<CachedClient> => {
-    const started = generation;
-    const pending = findClientById(db, clientId).then(
-      (record) => {
-        const entry = { record, loadedAt: Date.now() };
-        if (started === generation) {
-          if (clients.size >= clientCacheLimit) clients.delete(clients.keys().next().value as string);
-          clients.set(clientId, entry);
-        } else {
-          clients.delete(clientId);
-        }
-        return entry;
-      },
-      (error: unknown) => {
-        clients.delete(clientId);
-        throw error;
-      },
-    );
-    clients.set(clientId, pending);
-    return pending;
-  };
+  const clients = createRecordCache({
+    load: (clientId) => findClientById(db, clientId),
+    limit: clientCacheLimit,
+    maxAgeMs: entryMaxAgeMs,
+    generation: () => generation,
+    onLookup: (hit) => onLookup('clients', hit),
+  });
+  const users = createRecordCache({
+    load: (sub) => findUserBySub(db, sub),
+    limit: userCacheLimit,
+    maxAgeMs: entryMaxAgeMs,
+    generation: () => generation,
+    onLookup: (hit) => onLookup('users', hit),
+  });
 
   const loadResources = (): Promise<ResourceSnapshot> => {
     const started = generation;
@@ -88,8 +85,10 @@ export async function createCatalog(
 
   const invalidate: Catalog['invalidate'] = (change) => {
     generation += 1;
-    if (change.type === 'client') {
-      clients.delete(change.id);
+    if (change.type === 'user') {
+      users.drop(change.id);
+    } else if (change.type === 'client') {
+      clients.drop(change.id);
       // Deleting a client unlinks it from its APIs (ON DELETE SET NULL).
       resources = undefined;
     } else {
@@ -97,35 +96,29 @@ export async function createCatalog(
     }
   };
 
+  const forgetEverything = (): void => {
+    generation += 1;
+    clients.clear();
+    users.clear();
+    resources = undefined;
+  };
+
   const stopListening = await db.listen(catalogChannel, (payload) => {
     if (payload === missedMessages) {
-      generation += 1;
-      clients.clear();
-      resources = undefined;
+      forgetEverything();
       return;
     }
     try {
-      const change = JSON.parse(payload) as { type: 'client' | 'resource'; id: string };
+      const change = JSON.parse(payload) as CatalogChange;
       invalidate(change);
     } catch {
-      generation += 1;
-      clients.clear();
-      resources = undefined;
+      forgetEverything();
     }
   });
 
   return {
-    async findClient(clientId) {
-      // No client id can hold a NUL character (the admin schema refuses it): unknown, no query.
-      if (!isStorableText(clientId)) return undefined;
-      const cached = clients.get(clientId);
-      if (cached && (cached instanceof Promise || Date.now() - cached.loadedAt < entryMaxAgeMs)) {
-        onLookup('clients', true);
-        return (await cached).record;
-      }
-      onLookup('clients', false);
-      return (await loadClient(clientId)).record;
-    },
+    findClient: (clientId) => clients.find(clientId),
+    findUser: (sub) => users.find(sub),
     async findResource(identifier) {
       if (!isStorableText(identifier)) return undefined;
       return (await currentResources()).byIdentifier.get(identifier);

@@ -66,7 +66,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const configuration = {
     adapter: createAdapterFactory({ store: deps.store, catalog: deps.catalog, revocations: deps.revocations, clockTolerance }),
     extraTokenClaims,
-    findAccount: createFindAccount(deps.db),
+    findAccount: createFindAccount(deps.catalog),
     jwks: { keys: deps.keys.signingKeys.map((key) => ({ ...key })) },
     cookies: {
       keys: [...deps.keys.cookieKeys],

@@ -1,6 +1,7 @@
 // SQL for the clients table. Metadata is RFC 7591 client metadata without the secret; the
 // secret exists only as its SHA-256 digest.
 import type { Queryable } from './database.js';
+import { announceCatalogChange } from './catalog-channel.js';
 
 export type ClientMetadata = Record<string, unknown> & { client_id: string };
 
@@ -20,8 +21,6 @@ interface ClientRow {
   updated_at: Date;
 }
 
-/** Channel on which every change to clients or resources is announced (LISTEN/NOTIFY). */
-export const catalogChannel = 'portcullis_catalog';
 
 function toRecord(row: ClientRow): ClientRecord {
   return {
@@ -33,9 +32,7 @@ function toRecord(row: ClientRow): ClientRecord {
   };
 }
 
-async function notifyClientChanged(db: Queryable, clientId: string): Promise<void> {
-  await db.query('SELECT pg_notify($1, $2)', [catalogChannel, JSON.stringify({ type: 'client', id: clientId })]);
-}
+const notifyClientChanged = (db: Queryable, clientId: string) => announceCatalogChange(db, { type: 'client', id: clientId });
 
 export async function findClientById(db: Queryable, clientId: string): Promise<ClientRecord | undefined> {
   const rows = await db.query<ClientRow>('SELECT * FROM clients WHERE client_id = $1', [clientId]);

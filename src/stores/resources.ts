@@ -1,6 +1,6 @@
 // SQL for the resources (APIs) table. An API's identifier is the `aud` of its tokens (RFC 8707).
 import type { Queryable } from './database.js';
-import { catalogChannel } from './clients.js';
+import { announceCatalogChange } from './catalog-channel.js';
 
 export interface ResourceRecord {
   identifier: string;
@@ -40,7 +40,7 @@ function toRecord(row: ResourceRow): ResourceRecord {
 }
 
 async function notifyResourceChanged(db: Queryable, identifier: string): Promise<void> {
-  await db.query('SELECT pg_notify($1, $2)', [catalogChannel, JSON.stringify({ type: 'resource', id: identifier })]);
+  await announceCatalogChange(db, { type: 'resource', id: identifier });
 }
 
 export async function findResource(db: Queryable, identifier: string): Promise<ResourceRecord | undefined> {

@@ -1,5 +1,6 @@
 // SQL for the users table. The password hash never leaves this module's callers in src/users.
 import type { Queryable } from './database.js';
+import { announceCatalogChange } from './catalog-channel.js';
 
 export interface UserProfile {
   email: string | undefined;
@@ -96,6 +97,8 @@ export async function insertUser(
       user.mfaRequired,
     ],
   );
+  // A lookup of this sub before it existed may be cached as a miss somewhere.
+  if (rows[0]) await announceCatalogChange(db, { type: 'user', id: user.sub });
   return rows[0] && toRecord(rows[0]);
 }
 
@@ -120,6 +123,7 @@ export async function updateUser(
       user.mfaRequired,
     ],
   );
+  if (rows[0]) await announceCatalogChange(db, { type: 'user', id: user.sub });
   return rows[0] && toRecord(rows[0]);
 }
 
@@ -130,5 +134,6 @@ export async function replacePasswordHash(db: Queryable, sub: string, previous: 
 
 export async function deleteUser(db: Queryable, sub: string): Promise<boolean> {
   const rows = await db.query('DELETE FROM users WHERE sub = $1 RETURNING sub', [sub]);
+  if (rows.length) await announceCatalogChange(db, { type: 'user', id: sub });
   return rows.length === 1;
 }

@@ -8,6 +8,7 @@ import { deleteClient, insertClient, updateClient } from '../../src/stores/clien
 import { openDatabase, type Database } from '../../src/stores/database.js';
 import { migrate } from '../../src/stores/migrate.js';
 import { deleteResource, insertResource } from '../../src/stores/resources.js';
+import { deleteUser, insertUser, updateUser } from '../../src/stores/users.js';
 import { createPgliteDatabase, createPostgresDatabase } from '../helpers/stores.js';
 
 async function eventually(check: () => Promise<boolean>, withinMs = 1_000): Promise<void> {
@@ -43,6 +44,30 @@ function catalogContract(name: string, open: () => Promise<{ writer: Database; r
       assert.equal((await catalog.findClient('svc'))?.secretDigest, 'ab', 'a metadata update keeps the digest');
       await deleteClient(writer, 'svc');
       await eventually(async () => (await catalog.findClient('svc')) === undefined);
+    });
+
+    it('sees a created, changed and deleted user profile within a second, cached misses included', async () => {
+      const { writer, catalog } = await setup();
+      const user = {
+        sub: 'user-1',
+        username: 'ines',
+        passwordHash: '$argon2id$placeholder',
+        email: undefined,
+        emailVerified: false,
+        name: 'Ines',
+        givenName: undefined,
+        familyName: undefined,
+        disabled: false,
+        mfaRequired: false,
+      };
+      assert.equal(await catalog.findUser('user-1'), undefined);
+      await insertUser(writer, user);
+      await eventually(async () => (await catalog.findUser('user-1'))?.name === 'Ines');
+      await updateUser(writer, { ...user, name: 'Inès', disabled: true });
+      await eventually(async () => (await catalog.findUser('user-1'))?.disabled === true);
+      assert.equal((await catalog.findUser('user-1'))?.name, 'Inès');
+      await deleteUser(writer, 'user-1');
+      await eventually(async () => (await catalog.findUser('user-1')) === undefined);
     });
 
     it('sees APIs come and go, and a deleted client unlinked from its API', async () => {

@@ -1,7 +1,6 @@
 // Standard claims (OIDC Core §5.4) and how an account is found for a `sub`.
 import type { FindAccount } from 'oidc-provider';
-import type { Queryable } from '../../stores/database.js';
-import { findUserBySub } from '../../stores/users.js';
+import type { Catalog } from '../../catalog/catalog.js';
 
 export const scopes = ['openid', 'profile', 'email', 'offline_access'];
 
@@ -12,9 +11,12 @@ export const claims = {
   email: ['email', 'email_verified'],
 };
 
-export function createFindAccount(db: Queryable): FindAccount {
+// The library asks for the account several times in a login and on every refresh; the profile
+// comes from the catalog's cache, which every instance drops when an admin changes the user.
+// A disabled user's tokens and sessions are also stopped by revocation (admin/users.ts).
+export function createFindAccount(catalog: Catalog): FindAccount {
   return async (_ctx, sub) => {
-    const user = await findUserBySub(db, sub);
+    const user = await catalog.findUser(sub);
     if (!user || user.disabled) return undefined;
     return {
       accountId: user.sub,
