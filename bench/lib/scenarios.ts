@@ -104,6 +104,31 @@ const clientCredentialsSecret: Scenario = {
   },
 };
 
+/** Token requests with the same fields and a fresh client assertion from the pool in each. */
+async function tokenRequestsWithFreshAssertions(
+  ctx: ScenarioContext,
+  target: Target,
+  connections: number,
+  fields: Record<string, string>,
+  assertions: Awaited<ReturnType<typeof assertionPool>>,
+): Promise<PreparedRun> {
+  const { pool, size, signRate } = assertions;
+  const body = () => form({ ...fields, client_assertion: pool.take() });
+  await probe(ctx, target, tokenPath, {}, body(), (json) => typeof json.access_token === 'string');
+  const request: autocannon.Request = {
+    ...staticRequest(tokenPath, {}, ''),
+    setupRequest(req) {
+      req.body = body();
+      return req;
+    },
+  };
+  return {
+    load: (seconds) => runAutocannon({ url: target.issuer, connections, seconds, requests: [request] }),
+    one: async () => void (await send(ctx, target, tokenPath, {}, body())),
+    notes: () => poolNotes(pool, size, signRate),
+  };
+}
+
 const clientCredentialsKeyJwt: Scenario = {
   id: 'cc-pkjwt',
   title: 'client_credentials, private_key_jwt (fresh assertion each)',
@@ -113,20 +138,7 @@ const clientCredentialsKeyJwt: Scenario = {
     const expected = ctx.rateHint(target, 'cc-secret', connections) ?? 10_000;
     const { pool, size, signRate } = await assertionPool(ctx, target, clientIds.pkjwt, expected);
     const fields = { grant_type: 'client_credentials', resource: apis.main.identifier, scope: 'api.read', client_id: clientIds.pkjwt, client_assertion_type: assertionType };
-    const body = () => form({ ...fields, client_assertion: pool.take() });
-    await probe(ctx, target, tokenPath, {}, body(), (json) => typeof json.access_token === 'string');
-    const request: autocannon.Request = {
-      ...staticRequest(tokenPath, {}, ''),
-      setupRequest(req) {
-        req.body = body();
-        return req;
-      },
-    };
-    return {
-      load: (seconds) => runAutocannon({ url: target.issuer, connections, seconds, requests: [request] }),
-      one: async () => void (await send(ctx, target, tokenPath, {}, body())),
-      notes: () => poolNotes(pool, size, signRate),
-    };
+    return tokenRequestsWithFreshAssertions(ctx, target, connections, fields, { pool, size, signRate });
   },
 };
 
@@ -149,20 +161,7 @@ const tokenExchange: Scenario = {
       client_id: clientIds.exchanger,
       client_assertion_type: assertionType,
     };
-    const body = () => form({ ...fields, client_assertion: pool.take() });
-    await probe(ctx, target, tokenPath, {}, body(), (json) => typeof json.access_token === 'string');
-    const request: autocannon.Request = {
-      ...staticRequest(tokenPath, {}, ''),
-      setupRequest(req) {
-        req.body = body();
-        return req;
-      },
-    };
-    return {
-      load: (seconds) => runAutocannon({ url: target.issuer, connections, seconds, requests: [request] }),
-      one: async () => void (await send(ctx, target, tokenPath, {}, body())),
-      notes: () => poolNotes(pool, size, signRate),
-    };
+    return tokenRequestsWithFreshAssertions(ctx, target, connections, fields, { pool, size, signRate });
   },
 };
 
