@@ -1,5 +1,5 @@
 // Per-instance request rates: the token endpoints (token, introspection, revocation) per client
-// IP and per client (from HTTP Basic credentials), and the admin API per client IP. A request
+// IP and per authenticated client, and the admin API per client IP. A request
 // over the rate gets 429 with Retry-After and `slow_down` (RFC 8628 §3.5's word for it).
 import type { Context, Next } from 'koa';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
@@ -10,6 +10,11 @@ const tokenPaths = new Set(['/token', '/token/introspection', '/token/revocation
 
 export type OnThrottled = (limit: string) => void;
 
+function slowDown(msBeforeNext: number): HttpError {
+  const retryAfter = Math.max(1, Math.ceil(msBeforeNext / 1000));
+  return new HttpError(429, 'slow_down', `too many requests; retry after ${retryAfter} s`, { 'Retry-After': String(retryAfter) });
+}
+
 async function consumeOrThrow(limiter: RateLimiterAbstract | undefined, key: string, limit: string, onThrottled: OnThrottled): Promise<void> {
   if (!limiter) return;
   try {
@@ -17,8 +22,7 @@ async function consumeOrThrow(limiter: RateLimiterAbstract | undefined, key: str
   } catch (rejection) {
     if (!(rejection instanceof RateLimiterRes)) throw rejection;
     onThrottled(limit);
-    const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-    throw new HttpError(429, 'slow_down', `too many requests; retry after ${retryAfter} s`, { 'Retry-After': String(retryAfter) });
+    throw slowDown(rejection.msBeforeNext);
   }
 }
 
@@ -36,14 +40,35 @@ function basicClientId(header: string): string | undefined {
   }
 }
 
+/** Refuses a request when `key` has no points left, without spending one. */
+async function refuseIfSpent(limiter: RateLimiterAbstract, key: string, limit: string, onThrottled: OnThrottled): Promise<void> {
+  const state = await limiter.get(key);
+  if (!state || state.consumedPoints < limiter.points) return;
+  onThrottled(limit);
+  throw slowDown(state.msBeforeNext);
+}
+
 export function createTokenRateLimit(throttles: Throttles, onThrottled: OnThrottled = () => {}) {
   return async function limitTokenRequests(ctx: Context, next: Next): Promise<void> {
-    if (ctx.method === 'POST' && tokenPaths.has(ctx.path)) {
-      await consumeOrThrow(throttles.tokenRequestsByIp, ctx.ip, 'token_ip', onThrottled);
-      const clientId = throttles.tokenRequestsByClient && basicClientId(ctx.get('authorization'));
-      if (clientId) await consumeOrThrow(throttles.tokenRequestsByClient, clientId, 'token_client', onThrottled);
+    if (ctx.method !== 'POST' || !tokenPaths.has(ctx.path)) {
+      await next();
+      return;
     }
+    await consumeOrThrow(throttles.tokenRequestsByIp, ctx.ip, 'token_ip', onThrottled);
+    const byClient = throttles.tokenRequestsByClient;
+    if (!byClient) {
+      await next();
+      return;
+    }
+    // A client's budget is spent only by requests that authenticated as that client: whoever
+    // sends its client_id with a wrong secret must not be able to lock it out. Once spent, the
+    // client is refused before authentication, by the id in its Basic header.
+    const claimed = basicClientId(ctx.get('authorization'));
+    if (claimed) await refuseIfSpent(byClient, claimed, 'token_client', onThrottled);
     await next();
+    // The library names the client before it checks the credentials; a failed check is 401.
+    const client = (ctx as Context & { oidc?: { client?: { clientId: string } } }).oidc?.client;
+    if (client && ctx.status !== 401) await byClient.consume(client.clientId).catch(() => {});
   };
 }
 

@@ -111,6 +111,50 @@ describe(`throttling (${storesLabel})`, () => {
   });
 });
 
+describe(`per-client token rate (${storesLabel})`, () => {
+  let env: TestEnvironment;
+  let server: TestServer;
+  let secret: string;
+  const api = 'https://rate.api.test';
+
+  before(async () => {
+    env = await createTestEnvironment();
+    server = await env.start({ TOKEN_REQUESTS_PER_CLIENT: '5' });
+    const admin = await getAdminToken(server.url);
+    await adminRequest(server.url, admin, 'POST', '/admin/resources', { identifier: api, scopes: ['rate.read'] });
+    const client = await adminRequest(server.url, admin, 'POST', '/admin/clients', {
+      client_id: 'rated-service',
+      grant_types: ['client_credentials'],
+      scope: 'rate.read',
+    });
+    secret = client.client_secret as string;
+  });
+  after(() => env.cleanup());
+
+  const tokenAs = (presentedSecret: string) =>
+    fetch(`${server.url}/token`, {
+      method: 'POST',
+      headers: { authorization: basicAuth('rated-service', presentedSecret) },
+      body: new URLSearchParams({ grant_type: 'client_credentials', resource: api }),
+    });
+
+  // RFC 6749 §2.3: only the client's own authenticated requests spend its budget.
+  it('is not spent by requests that present the client id with a wrong secret', async () => {
+    for (let attempt = 0; attempt < 8; attempt += 1) assert.equal((await tokenAs('not-the-secret')).status, 401);
+    assert.equal((await tokenAs(secret)).status, 200, 'the real client still gets its token');
+  });
+
+  it('refuses the client with 429 slow_down once its own requests have spent it', async () => {
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 6; attempt += 1) statuses.push((await tokenAs(secret)).status);
+    assert.deepEqual(statuses.slice(0, 4), [200, 200, 200, 200], 'five in all within the window (one was spent above)');
+    const refused = await tokenAs(secret);
+    assert.equal(refused.status, 429);
+    assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    assert.equal(((await refused.json()) as { error: string }).error, 'slow_down');
+  });
+});
+
 if (process.env.DATABASE_URL) {
   describe('login throttling on Postgres without Redis', () => {
     let env: TestEnvironment;
