@@ -40,14 +40,11 @@ export interface AppDeps extends AdminDeps {
 /**
  * The first path segments our routers answer. Everything else (the library's endpoints: token,
  * authorization, JWKS, discovery...) skips them, so the token hot path does not pay for matching
- * a dozen route tables. Lower-cased, because @koa/router matches case-insensitively.
+ * a dozen route tables. Case-sensitive, as the routers are (http/router.ts).
  */
 const ownPathPrefixes = ['/admin', '/interaction', '/healthz', '/readyz', '/metrics', '/assets/', '/revocations'];
 
-const isOwnPath = (path: string): boolean => {
-  const lower = path.toLowerCase();
-  return ownPathPrefixes.some((prefix) => lower.startsWith(prefix));
-};
+const isOwnPath = (path: string): boolean => ownPathPrefixes.some((prefix) => path.startsWith(prefix));
 
 export function createPortcullisMiddleware(deps: AppDeps): Middleware {
   const ownRoutes = compose(

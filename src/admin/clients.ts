@@ -1,6 +1,7 @@
 // /admin/clients: register, read, replace and delete clients; rotate their secrets.
 // Secrets are generated here, returned once, and stored only as SHA-256 digests.
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import type { Context } from 'koa';
 import type { Catalog } from '../catalog/catalog.js';
 import { digestClientSecret, generateClientId, generateClientSecret } from '../credentials/client-secrets.js';
@@ -94,7 +95,7 @@ function clientIdParam(ctx: Context): string {
 }
 
 export function createClientRoutes(deps: ClientRoutesDeps): Router {
-  const router = new Router({ prefix: '/clients' });
+  const router = createRouter('/clients');
 
   router.post('/', async function registerClient(ctx) {
     const body = await readJsonBody(ctx);

@@ -1,6 +1,7 @@
 // GET /admin/events: the audit trail, newest first. Filters: type, client_id, sub, since, until
 // (ISO 8601); pages of ?limit= (1-200, default 50) continued with ?after=<next_cursor>.
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import type { Context } from 'koa';
 import { badRequest } from '../http/errors.js';
 import type { Database } from '../stores/database.js';
@@ -23,7 +24,7 @@ function time(ctx: Context, name: string): Date | undefined {
 }
 
 export function createEventRoutes(deps: { db: Database }): Router {
-  const router = new Router({ prefix: '/events' });
+  const router = createRouter('/events');
   router.get('/', async function listEvents(ctx) {
     const page = readPage(ctx);
     if (page.after !== undefined && !/^\d{1,18}$/.test(page.after)) throw badRequest('after must be a next_cursor value');

@@ -1,6 +1,7 @@
 // /admin/keys: the signing keys' public parts and their place in the rotation schedule, and
 // POST /admin/keys/rotate to start a staged rotation (new keys published now, signing later).
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { z } from 'zod';
 import { badRequest } from '../http/errors.js';
 import { readJsonBody } from '../http/json-body.js';
@@ -15,7 +16,7 @@ function present(phase: KeyPhase): Record<string, unknown> {
 }
 
 export function createKeyRoutes(deps: { keyRing: KeyRing; keyRotationDelay: number }): Router {
-  const router = new Router({ prefix: '/keys' });
+  const router = createRouter('/keys');
   router.get('/', function listKeys(ctx) {
     ctx.body = present(deps.keyRing.current());
   });

@@ -1,6 +1,7 @@
 // /admin/resources: the APIs tokens are issued for. The identifier is an absolute URI without
 // a fragment (RFC 8707 §2) and becomes the `aud` of the API's access tokens.
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Catalog } from '../catalog/catalog.js';
@@ -62,7 +63,7 @@ function present(resource: ResourceRecord): Record<string, unknown> {
 }
 
 export function createResourceRoutes(deps: { db: Database; catalog: Catalog; issuer: string }): Router {
-  const router = new Router({ prefix: '/resources' });
+  const router = createRouter('/resources');
   const reserved = new Set([adminResourceIdentifier(deps.issuer), feedResourceIdentifier(deps.issuer)]);
 
   async function toInput(id: string, data: z.infer<typeof replaceSchema>): Promise<ResourceInput> {

@@ -1,7 +1,8 @@
 // POST /admin/revocations: {jti} | {sub} | {client_id} | {grant_id}. From the moment this
 // answers, every matching token is refused at introspection and by the admin API on every
 // instance; stored records of a grant (refresh tokens, codes, opaque tokens) are deleted.
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { z } from 'zod';
 import { badRequest } from '../http/errors.js';
 import { readJsonBody } from '../http/json-body.js';
@@ -18,7 +19,7 @@ const schema = z.union([
 ]);
 
 export function createRevocationRoutes(deps: { revocations: RevocationStore; store: EphemeralStore }): Router {
-  const router = new Router({ prefix: '/revocations' });
+  const router = createRouter('/revocations');
   router.post('/', async function revoke(ctx) {
     const parsed = schema.safeParse(await readJsonBody(ctx));
     if (!parsed.success) {

@@ -1,5 +1,6 @@
 // The admin API under /admin: JSON in, JSON out, every call behind an admin access token.
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import type { Context, Next } from 'koa';
 import type { Catalog } from '../catalog/catalog.js';
 import type { KeyRing } from '../keys/key-ring.js';
@@ -57,7 +58,7 @@ async function noStore(ctx: Context, next: Next): Promise<void> {
 }
 
 export function createAdminRouter(deps: AdminDeps): Router {
-  const router = new Router({ prefix: '/admin' });
+  const router = createRouter('/admin');
   router.use(noStore);
   router.use(createAdminRateLimit(deps.throttles, (limit) => deps.metrics.throttled.inc({ limit })));
   router.use(createBearerAuth(deps, { realm: 'admin', audience: adminResourceIdentifier(deps.issuer), scope: adminScope }));

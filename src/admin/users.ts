@@ -1,6 +1,7 @@
 // /admin/users: people who log in. Passwords are argon2id hashes that never leave the server.
 import crypto from 'node:crypto';
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Context } from 'koa';
 import { z } from 'zod';
@@ -76,7 +77,7 @@ async function revokeUserTokens(revocations: RevocationStore, sub: string): Prom
 }
 
 export function createUserRoutes(deps: { db: Database; catalog: Catalog; revocations: RevocationStore }): Router {
-  const router = new Router({ prefix: '/users' });
+  const router = createRouter('/users');
 
   router.post('/', async function createUser(ctx) {
     const input = parse(createUserSchema, await readJsonBody(ctx));

@@ -1,6 +1,7 @@
 // Liveness and readiness. /healthz: the process answers. /readyz: Postgres and the ephemeral
 // store answer within a second; a load balancer stops routing to an instance that cannot.
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from './router.js';
 import type { Database } from '../stores/database.js';
 import type { EphemeralStore } from '../stores/ephemeral/types.js';
 
@@ -28,7 +29,7 @@ async function check(name: string, probe: () => Promise<unknown>): Promise<[stri
 }
 
 export function createHealthRoutes(deps: { db: Database; store: EphemeralStore }): Router {
-  const router = new Router();
+  const router = createRouter();
   router.get('/healthz', function healthz(ctx) {
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { status: 'ok' };

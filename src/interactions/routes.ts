@@ -1,7 +1,8 @@
 // The login and consent pages oidc-provider sends the browser to (/interaction/:uid).
 // GET renders the page the pending prompt needs; POSTs answer with 303 (never 307, which would
 // re-post the password to the authorization endpoint) back into the provider.
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import type { Context, Next } from 'koa';
 import { errors as oidcErrors } from 'oidc-provider';
 import type { Catalog } from '../catalog/catalog.js';
@@ -51,7 +52,7 @@ function pageHeaders(ctx: Context): void {
 export function createInteractionRoutes(deps: InteractionDeps): Router {
   const { views } = deps;
   const csrf = createCsrf(deps.cookieKeys[0]!);
-  const router = new Router({ prefix: '/interaction' });
+  const router = createRouter('/interaction');
   const secondFactor = createSecondFactor(deps, { csrf, headers: pageHeaders });
 
   // Interaction errors are pages, not JSON: they must not redirect back to a client that

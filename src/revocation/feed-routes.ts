@@ -11,7 +11,8 @@
 // live events; reconnecting with `Last-Event-ID` (or `?after=`) resumes after that event.
 // Comment lines (": keep-alive") are sent every 15 s.
 import { PassThrough } from 'node:stream';
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { badRequest } from '../http/errors.js';
 import { createBearerAuth, type BearerAuthDeps } from '../http/bearer-auth.js';
 import { feedResourceIdentifier, feedScope } from '../oidc/feed-resource.js';
@@ -26,7 +27,7 @@ function formatEvent(event: RevocationEvent): string {
 }
 
 export function createFeedRoutes(deps: BearerAuthDeps & { hub: FeedHub; issuer: string }): Router {
-  const router = new Router();
+  const router = createRouter();
   const auth = createBearerAuth(deps, { realm: 'revocations', audience: feedResourceIdentifier(deps.issuer), scope: feedScope });
 
   router.get('/revocations', auth, async function streamRevocations(ctx) {

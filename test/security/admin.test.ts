@@ -4,6 +4,7 @@
 // caller, prototype pollution), path tricks and malformed or hostile bodies.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt, exportJWK, generateKeyPair } from 'jose';
 import { adminClientId, adminClientSecret, storesLabel } from '../helpers/server.js';
@@ -281,6 +282,22 @@ describe(`security: admin API (${storesLabel})`, () => {
         const answer = await call('GET', route);
         assert.equal(answer.status, 404, `${route}: ${answer.status} ${answer.text.slice(0, 100)}`);
         assert.equal(answer.json?.items, undefined);
+      }
+    });
+
+    it('path traversal (CWE-22) — raw dot segments after /admin are never resolved past its token check', async () => {
+      // fetch resolves `..` before sending; a raw client does not, so speak HTTP directly.
+      const { port } = new URL(f.url);
+      for (const path of ['/admin/../clients', '/admin/%2e%2e/clients', '/admin/./users', '/admin/%2E%2E/revocations', '/ADMIN/clients']) {
+        const status = await new Promise<number>((resolve, reject) => {
+          const request = http.request({ host: '127.0.0.1', port, method: 'GET', path }, (response) => {
+            response.resume();
+            resolve(response.statusCode ?? 0);
+          });
+          request.on('error', reject);
+          request.end();
+        });
+        assert.ok(status === 401 || status === 404, `${path}: ${status} without a token`);
       }
     });
 

@@ -358,8 +358,12 @@ describe(`security: token leakage, HSTS and fuzzing (${storesLabel})`, () => {
           const headers: Record<string, string> = { 'content-type': contentType };
           if (auth !== undefined) headers.authorization = auth;
           const withBody = !['GET', 'HEAD', 'OPTIONS'].includes(method);
-          const answer = await send(`${f.url}${path}${query}`, { method, headers, ...(withBody ? { body: payload } : {}) });
+          const url = `${f.url}${path}${query}`;
+          const answer = await send(url, { method, headers, ...(withBody ? { body: payload } : {}) });
           assertHarmless(answer, `${method} ${path}${query.slice(0, 120)}`);
+          // The client resolves dot segments (`..`, `%2e%2e`) before sending (WHATWG URL), so
+          // /admin/%2e%2e/revocations reaches /revocations: no longer the admin API.
+          if (!new URL(url).pathname.startsWith('/admin')) return;
           assert.ok(answer.status >= 400, `${method} ${path}: ${answer.status} without a valid token`);
           unauthenticated.add(answer.status);
           assert.equal(answer.json?.items, undefined);
