@@ -4,7 +4,8 @@
 // ("no client authentication mechanism provided"); we answer as the RFCs do.
 import type Provider from 'oidc-provider';
 
-const clientRoutes = new Set(['/token', '/token/introspection', '/token/revocation']);
+// The library's route names: it serves them case-insensitively and with a trailing slash too.
+const clientRoutes = new Set(['token', 'introspection', 'revocation']);
 
 export function answerMissingClientAuthWith401(provider: Provider): void {
   provider.use(async function missingClientAuthIs401(ctx, next) {
@@ -12,7 +13,7 @@ export function answerMissingClientAuthWith401(provider: Provider): void {
     const body = ctx.body as { error?: string; error_description?: string } | undefined;
     if (
       ctx.status === 400 &&
-      clientRoutes.has(ctx.path) &&
+      clientRoutes.has(String((ctx.oidc as { route?: string } | undefined)?.route)) &&
       body?.error === 'invalid_request' &&
       body.error_description === 'no client authentication mechanism provided'
     ) {

@@ -8,6 +8,17 @@ import type { Throttles } from './throttles.js';
 
 const tokenPaths = new Set(['/token', '/token/introspection', '/token/revocation']);
 
+/**
+ * Whether oidc-provider will serve this path as one of the token endpoints. Its router ignores
+ * case and one trailing slash (lib/helpers/router.js), so /TOKEN/ is the token endpoint too and
+ * must count against the same limits. Lower-casing is a little broader than its ASCII-only folding:
+ * at worst a path it would not serve is counted.
+ */
+function isTokenEndpoint(path: string): boolean {
+  const folded = path.toLowerCase();
+  return tokenPaths.has(folded.length > 1 && folded.endsWith('/') ? folded.slice(0, -1) : folded);
+}
+
 export type OnThrottled = (limit: string) => void;
 
 function slowDown(msBeforeNext: number): HttpError {
@@ -50,7 +61,7 @@ async function refuseIfSpent(limiter: RateLimiterAbstract, key: string, limit: s
 
 export function createTokenRateLimit(throttles: Throttles, onThrottled: OnThrottled = () => {}) {
   return async function limitTokenRequests(ctx: Context, next: Next): Promise<void> {
-    if (ctx.method !== 'POST' || !tokenPaths.has(ctx.path)) {
+    if (ctx.method !== 'POST' || !isTokenEndpoint(ctx.path)) {
       await next();
       return;
     }

@@ -446,6 +446,20 @@ describe(`client_credentials (${storesLabel})`, () => {
       assert.match(String(answer.json?.error), /^invalid_(client|request)$/);
     });
 
+    // RFC 6749 §5.2 / RFC 7662 §2.3; the library serves these paths in any case, with a trailing slash too.
+    it('answers a request without any client authentication with 401 invalid_client, however the path is spelled', async () => {
+      for (const path of ['/token', '/TOKEN/', '/Token/Introspection', '/token/revocation/']) {
+        const response = await fetch(`${server.url}${path}`, {
+          method: 'POST',
+          body: new URLSearchParams({ grant_type: 'client_credentials', token: 'whatever' }),
+        });
+        const answer = await readResponse(response);
+        assert.equal(answer.status, 401, `${path}: ${answer.text}`);
+        assert.equal(answer.json?.error, 'invalid_client');
+        assert.match(String(response.headers.get('www-authenticate')), /^Basic/);
+      }
+    });
+
     it('answers revocation of an issued token with 200 (RFC 7009)', async () => {
       const token = await clientCredentialsToken(server.url, {
         ...ordersClient,

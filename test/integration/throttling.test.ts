@@ -97,6 +97,13 @@ describe(`throttling (${storesLabel})`, () => {
     );
     const throttled = answers.filter((answer) => answer.status === 429);
     assert.ok(throttled.length > 0, 'some requests were throttled');
+    // The library serves /TOKEN/ as the token endpoint too; it counts against the same limit.
+    const disguised = await fetch(`${server.url}/TOKEN/`, {
+      method: 'POST',
+      headers: { authorization: basicAuth('nobody', 'nothing') },
+      body: new URLSearchParams({ grant_type: 'client_credentials' }),
+    });
+    assert.equal(disguised.status, 429);
     assert.ok(Number(throttled[0]!.headers.get('retry-after')) >= 1);
     assert.equal(((await throttled[0]!.json()) as { error: string }).error, 'slow_down');
     assert.ok(answers.every((answer) => answer.status < 500));
