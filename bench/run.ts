@@ -210,11 +210,8 @@ async function main(): Promise<void> {
   }
 
   let scale: ScaleRecord[] | undefined;
-  if (options.scale) {
-    log('measuring the argon2id limit…');
-    argon2 = await measureArgon2Limit(options.seconds);
-    scale = await runScaleSweep(portcullis, options, ctx, log);
-  }
+  // The sweep compares Portcullis with itself across steps: no baseline, no argon2 limit needed.
+  if (options.scale) scale = await runScaleSweep(portcullis, options, ctx, log);
 
   let footprint: RedisFootprint | undefined;
   let pgTables: Record<string, number> | undefined;
