@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createPortcullisMiddleware } from './app.js';
 import { createAudit } from './audit/audit.js';
 import { createThrottles } from './throttle/throttles.js';
-import { createMetrics } from './metrics/metrics.js';
+import { childrenOf, createMetrics } from './metrics/metrics.js';
 import { createTotp } from './mfa/totp.js';
 import { createSecretBox } from './mfa/secret-box.js';
 import { instrumentStore } from './metrics/instrument-stores.js';
@@ -56,7 +56,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     for (const warning of await stores.configurationWarnings()) log.warn(warning);
     const metrics = createMetrics();
     const store = instrumentStore(stores.ephemeral, stores.ephemeral.kind === 'redis' ? 'redis' : 'postgres', metrics);
-    const catalog = await createCatalog(db, (cache, hit) => metrics.cacheLookups.inc({ cache, result: hit ? 'hit' : 'miss' }));
+    const cacheLookupsOf = childrenOf((labels) => metrics.cacheLookups.labels(labels));
+    const catalog = await createCatalog(db, (cache, hit) => {
+      const result = hit ? 'hit' : 'miss';
+      cacheLookupsOf(`${cache} ${result}`, () => ({ cache, result })).inc();
+    });
     cleanups.push(() => catalog.close());
     const keys = await loadKeyMaterial(config);
     const keyRing = await createKeyRing({ keysDir: config.keysDir, db, log });

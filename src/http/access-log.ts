@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
 
 export function createAccessLog(log: Logger) {
-  return async function logRequest(ctx: Context, next: Next): Promise<void> {
+  return function logRequest(ctx: Context, next: Next): Promise<void> {
     const started = process.hrtime.bigint();
     const incoming = ctx.get('x-request-id');
     const requestId = requestIdPattern.test(incoming) ? incoming : crypto.randomUUID();
@@ -31,6 +31,6 @@ export function createAccessLog(log: Logger) {
       );
     };
     ctx.res.once('finish', finish);
-    await next();
+    return next();
   };
 }

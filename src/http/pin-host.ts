@@ -6,9 +6,9 @@ import type { Context, Next } from 'koa';
 
 export function createHostPin(issuer: string) {
   const host = new URL(issuer).host;
-  return async function pinHostToIssuer(ctx: Context, next: Next): Promise<void> {
+  return function pinHostToIssuer(ctx: Context, next: Next): Promise<void> {
     ctx.req.headers.host = host;
     delete ctx.req.headers['x-forwarded-host'];
-    await next();
+    return next();
   };
 }

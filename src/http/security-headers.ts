@@ -1,7 +1,7 @@
 // Headers every response carries. Pages additionally get no-store from their routes.
 import type { Context, Next } from 'koa';
 
-export async function setSecurityHeaders(ctx: Context, next: Next): Promise<void> {
+export function setSecurityHeaders(ctx: Context, next: Next): Promise<void> {
   ctx.set({
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',
@@ -12,5 +12,5 @@ export async function setSecurityHeaders(ctx: Context, next: Next): Promise<void
     'Content-Security-Policy': "default-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
   });
   if (ctx.secure) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
-  await next();
+  return next();
 }

@@ -51,15 +51,29 @@ function basicClientId(header: string): string | undefined {
   }
 }
 
-/** Refuses a request when `key` has no points left, without spending one. */
-async function refuseIfSpent(limiter: RateLimiterAbstract, key: string, limit: string, onThrottled: OnThrottled): Promise<void> {
-  const state = await limiter.get(key);
-  if (!state || state.consumedPoints < limiter.points) return;
-  onThrottled(limit);
-  throw slowDown(state.msBeforeNext);
+/**
+ * Clients whose budget is spent, until when (ms since the epoch). Filled when a consume is
+ * refused, so the check before authentication is a map lookup rather than a limiter read on
+ * every request. Only clients over their rate are in it, and each leaves when its window ends.
+ */
+function createSpentClients() {
+  const spentUntil = new Map<string, number>();
+  return {
+    msLeft(clientId: string): number {
+      const until = spentUntil.get(clientId);
+      if (until === undefined) return 0;
+      const left = until - Date.now();
+      if (left <= 0) spentUntil.delete(clientId);
+      return left;
+    },
+    spend(clientId: string, msBeforeNext: number): void {
+      spentUntil.set(clientId, Date.now() + msBeforeNext);
+    },
+  };
 }
 
 export function createTokenRateLimit(throttles: Throttles, onThrottled: OnThrottled = () => {}) {
+  const spent = createSpentClients();
   return async function limitTokenRequests(ctx: Context, next: Next): Promise<void> {
     if (ctx.method !== 'POST' || !isTokenEndpoint(ctx.path)) {
       await next();
@@ -75,11 +89,19 @@ export function createTokenRateLimit(throttles: Throttles, onThrottled: OnThrott
     // sends its client_id with a wrong secret must not be able to lock it out. Once spent, the
     // client is refused before authentication, by the id in its Basic header.
     const claimed = basicClientId(ctx.get('authorization'));
-    if (claimed) await refuseIfSpent(byClient, claimed, 'token_client', onThrottled);
+    const msLeft = claimed ? spent.msLeft(claimed) : 0;
+    if (msLeft > 0) {
+      onThrottled('token_client');
+      throw slowDown(msLeft);
+    }
     await next();
     // The library names the client before it checks the credentials; a failed check is 401.
     const client = (ctx as Context & { oidc?: { client?: { clientId: string } } }).oidc?.client;
-    if (client && ctx.status !== 401) await byClient.consume(client.clientId).catch(() => {});
+    if (client && ctx.status !== 401) {
+      // The request that takes the last point marks the client spent for the rest of the window.
+      const state = await byClient.consume(client.clientId).catch((rejection: unknown) => rejection);
+      if (state instanceof RateLimiterRes && state.remainingPoints <= 0) spent.spend(client.clientId, state.msBeforeNext);
+    }
   };
 }
 

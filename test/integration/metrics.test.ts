@@ -40,8 +40,8 @@ describe(`metrics (${storesLabel})`, () => {
     assert.match(response.headers.get('content-type') ?? '', /text\/plain/);
     const text = await response.text();
     assert.ok((sample(text, 'portcullis_tokens_issued_total', { grant_type: 'client_credentials' }) ?? 0) >= 5);
-    assert.ok((sample(text, 'portcullis_http_requests_total', { route: '/token', method: 'POST', status: '200' }) ?? 0) >= 5);
-    assert.ok((sample(text, 'portcullis_http_requests_total', { route: '/admin/clients/:id', method: 'GET', status: '401' }) ?? 0) >= 1, 'ids are not labels');
+    assert.ok((sample(text, 'portcullis_http_request_duration_seconds_count', { route: '/token', method: 'POST', status: '200' }) ?? 0) >= 5);
+    assert.ok((sample(text, 'portcullis_http_request_duration_seconds_count', { route: '/admin/clients/:id', method: 'GET', status: '401' }) ?? 0) >= 1, 'ids are not labels');
     assert.ok(sample(text, 'portcullis_http_request_duration_seconds_bucket', { route: '/token', le: '+Inf' }) !== undefined);
     assert.ok((sample(text, 'portcullis_cache_lookups_total', { cache: 'clients', result: 'hit' }) ?? 0) >= 1);
     assert.match(text, /portcullis_store_operation_duration_seconds_bucket\{/);
