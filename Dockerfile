@@ -70,4 +70,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 
 # node directly, not `npm start`: npm would not forward SIGTERM reliably (the server shuts down
 # cleanly on SIGTERM / SIGINT, see src/main.ts), and its `prestart` script would try to rebuild.
-CMD ["node", "dist/main.js"]
+# The V8 flags are the ones `npm start` uses (README, "Memory"): a smaller young generation and
+# a slower-growing old one keep a worker near 200 MiB under load at no measurable throughput cost.
+CMD ["node", "--max-semi-space-size=16", "--heap-growing-percent=100", "dist/main.js"]

@@ -72,6 +72,14 @@ function nodeArgs(profileDir: string | undefined): string[] {
   return profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
 }
 
+/** The Node flags `npm start` runs Portcullis with (package.json), so the bench runs it the same way. */
+export function startScriptNodeFlags(repoRoot: string): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
+  const words = (pkg.scripts?.start ?? '').split(/\s+/);
+  if (words[0] !== 'node') throw new Error(`package.json "start" must run node, not: ${pkg.scripts?.start}`);
+  return words.slice(1).filter((word) => word.startsWith('--'));
+}
+
 async function adminRequest(http: HttpClient, issuer: string, token: string, method: string, pathname: string, body?: unknown) {
   const response = await http.request(`${issuer}${pathname}`, {
     method,
@@ -166,7 +174,7 @@ export async function startPortcullis(
     BOOTSTRAP_ADMIN_CLIENT_SECRET: admin.secret,
     ...(database ? { DATABASE_URL: database.url, REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: options.redisPrefix } : {}),
   });
-  const entry = options.useTsx ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'];
+  const entry = [...startScriptNodeFlags(options.repoRoot), ...(options.useTsx ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'])];
   const server = spawnServer({
     name: id,
     command: process.execPath,
