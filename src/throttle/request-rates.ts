@@ -52,12 +52,18 @@ function basicClientId(header: string): string | undefined {
 }
 
 /**
- * Clients whose budget is spent, until when (ms since the epoch). Filled when a consume is
- * refused, so the check before authentication is a map lookup rather than a limiter read on
- * every request. Only clients over their rate are in it, and each leaves when its window ends.
+ * Clients whose budget is spent, until when (ms since the epoch). Filled by the request that
+ * takes a client's last point, so the check before authentication is a map lookup rather than a
+ * limiter read on every request. Only clients at their rate are in it; an entry leaves when it
+ * is next read after its window, or in a sweep once the map holds many.
  */
+const spentClientsSweepSize = 1024;
+
 function createSpentClients() {
   const spentUntil = new Map<string, number>();
+  const sweep = (now: number): void => {
+    for (const [clientId, until] of spentUntil) if (until <= now) spentUntil.delete(clientId);
+  };
   return {
     msLeft(clientId: string): number {
       const until = spentUntil.get(clientId);
@@ -67,7 +73,9 @@ function createSpentClients() {
       return left;
     },
     spend(clientId: string, msBeforeNext: number): void {
-      spentUntil.set(clientId, Date.now() + msBeforeNext);
+      const now = Date.now();
+      if (spentUntil.size >= spentClientsSweepSize) sweep(now);
+      spentUntil.set(clientId, now + msBeforeNext);
     },
   };
 }
