@@ -21,7 +21,6 @@ interface ClientRow {
   updated_at: Date;
 }
 
-
 function toRecord(row: ClientRow): ClientRecord {
   return {
     clientId: row.client_id,
@@ -32,7 +31,9 @@ function toRecord(row: ClientRow): ClientRecord {
   };
 }
 
-const notifyClientChanged = (db: Queryable, clientId: string) => announceCatalogChange(db, { type: 'client', id: clientId });
+async function notifyClientChanged(db: Queryable, clientId: string): Promise<void> {
+  await announceCatalogChange(db, { type: 'client', id: clientId });
+}
 
 export async function findClientById(db: Queryable, clientId: string): Promise<ClientRecord | undefined> {
   const rows = await db.query<ClientRow>('SELECT * FROM clients WHERE client_id = $1', [clientId]);
