@@ -3,7 +3,8 @@
 // front of the library's routes (provider.ts installs it first): one Koa context per request,
 // and our routes see the provider that serves them (oidc/serving-provider.ts).
 // Order: host pin → metrics → access log → errors → security headers → token rate limit →
-// our routes (health, metrics, assets, interactions, revocation feed, admin) → the library.
+// client-credentials fast path → our routes (health, metrics, assets, interactions, revocation
+// feed, admin) → the library.
 import compose from 'koa-compose';
 import type { Middleware } from 'koa';
 import { createAdminRouter, type AdminDeps } from './admin/router.js';
@@ -24,6 +25,11 @@ import { createErrorHandler } from './http/errors.js';
 import { createHealthRoutes } from './http/health.js';
 import { setSecurityHeaders } from './http/security-headers.js';
 import type { Logger } from './log.js';
+import { createAccessTokenSigner } from './oidc/fast-path/access-token-signer.js';
+import { createClientCredentialsFastPath } from './oidc/fast-path/client-credentials.js';
+import type { createClientAssertionCheck } from './oidc/config/client-assertions.js';
+import type { ResourceAccess } from './oidc/resource-access.js';
+import { clockTolerance } from './oidc/provider.js';
 import type { EphemeralStore } from './stores/ephemeral/types.js';
 
 export interface AppDeps extends AdminDeps {
@@ -35,6 +41,8 @@ export interface AppDeps extends AdminDeps {
   throttles: Throttles;
   audit: Audit;
   totp: Totp;
+  access: ResourceAccess;
+  checkClientAssertion: ReturnType<typeof createClientAssertionCheck>;
 }
 
 /**
@@ -64,6 +72,16 @@ export function createPortcullisMiddleware(deps: AppDeps): Middleware {
     createErrorHandler(deps.log),
     setSecurityHeaders,
     createTokenRateLimit(deps.throttles, (limit) => deps.metrics.throttled.inc({ limit })),
+    createClientCredentialsFastPath({
+      issuer: deps.issuer,
+      access: deps.access,
+      store: deps.store,
+      checkClientAssertion: deps.checkClientAssertion,
+      clockTolerance,
+      signAccessToken: createAccessTokenSigner(deps.keyRing),
+      fastPathRequests: deps.metrics.tokenFastPath,
+      tokensIssued: deps.metrics.tokensIssued,
+    }),
     function ourRoutesFirst(ctx, next) {
       return isOwnPath(ctx.path) ? ownRoutes(ctx, next) : next();
     },

@@ -18,6 +18,8 @@ import { loadKeyMaterial } from './keys/keystore.js';
 import { holdProvider } from './oidc/provider-holder.js';
 import type { Logger } from './log.js';
 import { clockTolerance, createProvider } from './oidc/provider.js';
+import { createClientAssertionCheck } from './oidc/config/client-assertions.js';
+import { createResourceAccess } from './oidc/resource-access.js';
 import { createAccessTokenVerifier } from './revocation/access-tokens.js';
 import { createFeedHub } from './revocation/feed-hub.js';
 import { publishRevocations } from './revocation/published-revocations.js';
@@ -85,7 +87,18 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     });
     const throttles = await createThrottles(config);
     cleanups.push(() => throttles.close());
+    // One scope policy and one client-assertion policy for the library and the fast path.
+    const access = createResourceAccess({ catalog, issuer: config.issuer, builtinTokenTtl: config.adminTokenTtl });
+    const checkClientAssertion = createClientAssertionCheck({
+      issuer: config.issuer,
+      tokenEndpoint: `${config.issuer}/token`,
+      acceptTokenEndpointAudience: config.clientAssertionAcceptTokenEndpointAudience,
+      maxLifetime: config.clientAssertionMaxLifetime,
+      clockTolerance,
+    });
     const frontDoor = createPortcullisMiddleware({
+      access,
+      checkClientAssertion,
       keyRing,
       keyRotationDelay: config.keyRotationDelay,
       cookieKeys: keys.cookieKeys,
@@ -118,6 +131,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           audit,
           metrics,
           frontDoor,
+          access,
+          checkClientAssertion,
         }),
       keyRing,
     );

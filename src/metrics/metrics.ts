@@ -6,6 +6,7 @@ export interface Metrics {
   readonly registry: Registry;
   readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
   readonly tokensIssued: Counter<'grant_type'>;
+  readonly tokenFastPath: Counter<'outcome'>;
   readonly logins: Counter<'outcome'>;
   readonly throttled: Counter<'limit'>;
   readonly storeDuration: Histogram<'store' | 'operation'>;
@@ -31,6 +32,12 @@ export function createMetrics(): Metrics {
       name: 'portcullis_tokens_issued_total',
       help: 'Successful token endpoint responses by grant type',
       labelNames: ['grant_type'],
+      registers: [registry],
+    }),
+    tokenFastPath: new Counter({
+      name: 'portcullis_token_fast_path_requests_total',
+      help: 'POST /token requests answered by the client-credentials fast path (served) or handed to oidc-provider (handed_over)',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
     logins: new Counter({

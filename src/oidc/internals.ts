@@ -1,12 +1,16 @@
 // The one place that changes oidc-provider behaviour below its public configuration.
 // Keep it small; each patch names the upstream code it replaces.
-import crypto from 'node:crypto';
+import querystring from 'node:querystring';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import introspectionActions from 'oidc-provider/lib/actions/introspection.js';
 import revocationActions from 'oidc-provider/lib/actions/revocation.js';
 import rejectStructuredTokens from 'oidc-provider/lib/shared/reject_structured_tokens.js';
+import tokenActions from 'oidc-provider/lib/actions/token.js';
+import { urlencoded as parseUrlencodedBody } from 'oidc-provider/lib/shared/selective_body.js';
+import { takeBodyReadEarly } from './fast-path/token-form.js';
 import { clientSecretMatches } from '../credentials/client-secrets.js';
+import { consumeAssertionJti } from './assertion-replay.js';
 import type { EphemeralStore } from '../stores/ephemeral/types.js';
 import type { Catalog } from '../catalog/catalog.js';
 
@@ -40,13 +44,7 @@ function compareSecretsAsDigests(provider: Provider): void {
  */
 function makeReplayDetectionAtomic(provider: Provider, store: EphemeralStore): void {
   const ReplayDetection = (provider as unknown as { ReplayDetection: PatchableReplayDetection }).ReplayDetection;
-  ReplayDetection.unique = async (iss, jti, exp) => {
-    // Keyed on the pair, unambiguously: upstream hashes `${iss}${jti}`, where ("ab", "c")
-    // and ("a", "bc") collide.
-    const id = crypto.hash('sha256', JSON.stringify([iss, jti]), 'base64url');
-    const ttl = Math.max(1, exp - Math.floor(Date.now() / 1000));
-    return store.insertIfAbsent('ReplayDetection', id, { iss, jti: id }, ttl);
-  };
+  ReplayDetection.unique = (iss, jti, exp) => consumeAssertionJti(store, iss, jti, exp);
 }
 
 /**
@@ -188,4 +186,22 @@ export function prepareStructuredTokenEndpoints(): void {
 
 export function handleStructuredTokens(provider: Provider, handlers: StructuredTokenHandlers): void {
   structuredTokenHandlers.set(provider, handlers);
+}
+
+/**
+ * The token endpoint parses the body the client-credentials fast path already read, when it read
+ * it (oidc/fast-path/token-form.ts): the request stream is spent by then. Replaces the library's
+ * `parseBody` (lib/shared/selective_body.js `urlencoded`) in lib/actions/token.js with a reader
+ * that parses those bytes as the library does (querystring) and otherwise calls the original.
+ * Once per process, before any Provider is constructed (construction copies the array).
+ */
+export function prepareTokenEndpointBody(): void {
+  const index = tokenActions.indexOf(parseUrlencodedBody);
+  if (index === -1) return;
+  tokenActions[index] = function parseBodyReadEarly(ctx, next) {
+    const body = takeBodyReadEarly(ctx.req);
+    if (body === undefined) return parseUrlencodedBody(ctx, next);
+    (ctx.oidc as unknown as { body: unknown }).body = querystring.parse(body);
+    return next();
+  };
 }

@@ -3,7 +3,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Middleware } from 'koa';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { createClientAssertionCheck } from './config/client-assertions.js';
+import type { createClientAssertionCheck } from './config/client-assertions.js';
 import { auditProviderEvents } from './audit-events.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { createInteractionPolicy } from './config/interaction-policy.js';
@@ -20,9 +20,9 @@ import { clientAuthMethods, enabledJWA } from './config/client-auth.js';
 import { features } from './config/features.js';
 import { ttl } from './config/ttl.js';
 import { createLoadExistingGrant } from './consent-memory.js';
-import { applyProviderPatches, handleStructuredTokens, prepareStructuredTokenEndpoints } from './internals.js';
+import { applyProviderPatches, handleStructuredTokens, prepareStructuredTokenEndpoints, prepareTokenEndpointBody } from './internals.js';
 import { createTokenAccessPolicy } from './token-access-policy.js';
-import { createResourceAccess } from './resource-access.js';
+import type { ResourceAccess } from './resource-access.js';
 import { answerStoreOutagesWith503 } from './store-outages.js';
 import { answerMissingClientAuthWith401 } from './client-auth-errors.js';
 import { isStoreUnavailable } from '../stores/availability.js';
@@ -49,6 +49,10 @@ export interface ProviderDeps {
   metrics: Metrics;
   /** Our own routes and the middleware every request passes through (app.ts), run first. */
   frontDoor: Middleware;
+  /** Which APIs a client may reach, with which scopes (shared with the fast path). */
+  access: ResourceAccess;
+  /** Our private_key_jwt assertion policy (shared with the fast path). */
+  checkClientAssertion: ReturnType<typeof createClientAssertionCheck>;
 }
 
 /** Seconds of clock skew tolerated between us and clients (the library's default is 15). */
@@ -62,7 +66,7 @@ function allowPrivateAddresses(url: string | URL, options: RequestInit & { dispa
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, views } = deps;
   const policy = createTokenAccessPolicy(deps.catalog);
-  const access = createResourceAccess({ catalog: deps.catalog, issuer: config.issuer, builtinTokenTtl: config.adminTokenTtl });
+  const { access } = deps;
   const configuration = {
     adapter: createAdapterFactory({ store: deps.store, catalog: deps.catalog, revocations: deps.revocations, clockTolerance }),
     extraTokenClaims,
@@ -84,13 +88,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     extraClientMetadata: firstPartyMetadata,
     clientAuthMethods,
     enabledJWA,
-    assertJwtClientAuthClaimsAndHeader: createClientAssertionCheck({
-      issuer: config.issuer,
-      tokenEndpoint: `${config.issuer}/token`,
-      acceptTokenEndpointAudience: config.clientAssertionAcceptTokenEndpointAudience,
-      maxLifetime: config.clientAssertionMaxLifetime,
-      clockTolerance,
-    }),
+    assertJwtClientAuthClaimsAndHeader: deps.checkClientAssertion,
     // jwks_uri and other client URLs: the library's fetch refuses special-use addresses
     // (loopback, private, link-local) and times out after 2.5 s; JWKS_URI_ALLOW_PRIVATE lifts
     // the address check for development and tests.
@@ -131,6 +129,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   } as unknown as Configuration;
 
   prepareStructuredTokenEndpoints();
+  prepareTokenEndpointBody();
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
   // Koa's default error handler prints to stderr; ours logs JSON and never echoes internals.

@@ -80,6 +80,18 @@ function createSpentClients() {
   };
 }
 
+/**
+ * The client a token-endpoint request authenticated as: named by the client-credentials fast
+ * path (oidc/fast-path), or by the library, which names the client before it checks the
+ * credentials (a failed check is 401).
+ */
+function authenticatedClientId(ctx: Context): string | undefined {
+  const byFastPath = ctx.state.authenticatedClientId as string | undefined;
+  if (byFastPath) return byFastPath;
+  const client = (ctx as Context & { oidc?: { client?: { clientId: string } } }).oidc?.client;
+  return client && ctx.status !== 401 ? client.clientId : undefined;
+}
+
 export function createTokenRateLimit(throttles: Throttles, onThrottled: OnThrottled = () => {}) {
   const spent = createSpentClients();
   return async function limitTokenRequests(ctx: Context, next: Next): Promise<void> {
@@ -103,12 +115,11 @@ export function createTokenRateLimit(throttles: Throttles, onThrottled: OnThrott
       throw slowDown(msLeft);
     }
     await next();
-    // The library names the client before it checks the credentials; a failed check is 401.
-    const client = (ctx as Context & { oidc?: { client?: { clientId: string } } }).oidc?.client;
-    if (client && ctx.status !== 401) {
+    const clientId = authenticatedClientId(ctx);
+    if (clientId) {
       // The request that takes the last point marks the client spent for the rest of the window.
-      const state = await byClient.consume(client.clientId).catch((rejection: unknown) => rejection);
-      if (state instanceof RateLimiterRes && state.remainingPoints <= 0) spent.spend(client.clientId, state.msBeforeNext);
+      const state = await byClient.consume(clientId).catch((rejection: unknown) => rejection);
+      if (state instanceof RateLimiterRes && state.remainingPoints <= 0) spent.spend(clientId, state.msBeforeNext);
     }
   };
 }

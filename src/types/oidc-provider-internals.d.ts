@@ -14,3 +14,10 @@ declare module 'oidc-provider/lib/shared/reject_structured_tokens.js' {
   const rejectStructuredTokens: ProviderMiddleware;
   export default rejectStructuredTokens;
 }
+declare module 'oidc-provider/lib/actions/token.js' {
+  const actions: ProviderMiddleware[];
+  export default actions;
+}
+declare module 'oidc-provider/lib/shared/selective_body.js' {
+  export const urlencoded: ProviderMiddleware;
+}

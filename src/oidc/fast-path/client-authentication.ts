@@ -1,0 +1,160 @@
+// Client authentication for the client-credentials fast path (RFC 6749 §2.3, RFC 7523 §2.2):
+// client_secret_basic, client_secret_post and private_key_jwt with inline keys. It answers only
+// "this client, authenticated" or "not for me" (undefined): every refusal, and every form it does
+// not handle (URL-encoded Basic credentials, jwks_uri keys, expiring secrets...), is left to the
+// library, which checks the same request again and answers it with its own error. So the fast
+// path can never refuse what the library would accept, nor accept what it would refuse: each
+// check here is the library's (lib/shared/client_auth.js, jwt_client_auth.js) or stricter.
+import type { Context } from 'koa';
+import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { consumeAssertionJti } from '../assertion-replay.js';
+import { enabledJWA } from '../config/client-auth.js';
+import type { createClientAssertionCheck } from '../config/client-assertions.js';
+import type { EphemeralStore } from '../../stores/ephemeral/types.js';
+
+/** What the fast path needs of oidc-provider's Client model (lib/models/client.js). */
+export interface ProviderClient {
+  clientId: string;
+  clientAuthMethod: string;
+  clientAuthSigningAlg?: string;
+  clientSecretExpiresAt?: number;
+  jwks?: JSONWebKeySet;
+  jwksUri?: string;
+  grantTypeAllowed(grantType: string): boolean;
+  /** Digest comparison in constant time (internals.ts replaces the library's). */
+  compareClientSecret(presented: string): boolean | Promise<boolean>;
+}
+
+export type FindClient = (clientId: string) => Promise<ProviderClient | undefined>;
+
+export interface ClientAuthenticationDeps {
+  store: EphemeralStore;
+  checkClientAssertion: ReturnType<typeof createClientAssertionCheck>;
+  clockTolerance: number;
+}
+
+export type Form = Record<string, string>;
+
+const assertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/**
+ * Characters that mean the same before and after form-URL-decoding (RFC 3986 §2.3 unreserved),
+ * so a Basic header's id and secret can be taken as they are. Anything else (%-escapes, `+`)
+ * goes to the library, which decodes it (RFC 6749 §2.3.1).
+ */
+const unreserved = /^[A-Za-z0-9._~-]+$/;
+const basicHeader = /^Basic ([A-Za-z0-9+/]+={0,2})$/;
+
+export interface PresentedCredentials {
+  clientId: string;
+  method: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  secret?: string;
+  assertion?: string;
+}
+
+/** Exactly one mechanism, in one of the forms handled here (the library refuses two). */
+export function presentedCredentials(ctx: Context, form: Form): PresentedCredentials | undefined {
+  const authorization = ctx.get('authorization');
+  const { client_id: clientId, client_secret: secret, client_assertion: assertion } = form;
+  if (authorization) {
+    if (secret !== undefined || assertion !== undefined) return undefined;
+    const encoded = basicHeader.exec(authorization)?.[1];
+    if (!encoded) return undefined;
+    const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const id = decoded.slice(0, colon);
+    const presented = decoded.slice(colon + 1);
+    if (colon <= 0 || !unreserved.test(id) || !unreserved.test(presented)) return undefined;
+    if (clientId !== undefined && clientId !== id) return undefined;
+    return { clientId: id, method: 'client_secret_basic', secret: presented };
+  }
+  if (secret !== undefined) {
+    if (assertion !== undefined || !clientId || !secret) return undefined;
+    return { clientId, method: 'client_secret_post', secret };
+  }
+  if (assertion !== undefined) {
+    if (form.client_assertion_type !== assertionType) return undefined;
+    let subject: unknown;
+    try {
+      subject = decodeJwt(assertion).sub;
+    } catch {
+      return undefined;
+    }
+    if (typeof subject !== 'string' || !subject || (clientId !== undefined && clientId !== subject)) return undefined;
+    return { clientId: subject, method: 'private_key_jwt', assertion };
+  }
+  return undefined;
+}
+
+const keySets = new WeakMap<ProviderClient, JWTVerifyGetKey>();
+
+function inlineKeys(client: ProviderClient): JWTVerifyGetKey | undefined {
+  if (client.jwksUri || !client.jwks) return undefined;
+  let keys = keySets.get(client);
+  if (!keys) {
+    keys = createLocalJWKSet(client.jwks);
+    keySets.set(client, keys);
+  }
+  return keys;
+}
+
+/**
+ * private_key_jwt: the signature by one of the client's registered keys with an allowed
+ * asymmetric `alg`, `iss` = `sub` = client_id, `exp` and `jti` present, `nbf`/`exp` within the
+ * clock tolerance, then our strict policy (config/client-assertions.ts: `aud`, lifetime, no key
+ * references), and last the one-time use of its `jti`. A replayed `jti` is handed on: the
+ * library finds it spent too and refuses it.
+ */
+async function assertionAuthenticates(
+  ctx: Context,
+  client: ProviderClient,
+  assertion: string,
+  deps: ClientAuthenticationDeps,
+): Promise<boolean> {
+  const keys = inlineKeys(client);
+  if (!keys) return false;
+  const algorithms = client.clientAuthSigningAlg ? [client.clientAuthSigningAlg] : enabledJWA.clientAuthSigningAlgValues;
+  let verified: Awaited<ReturnType<typeof jwtVerify>>;
+  try {
+    verified = await jwtVerify(assertion, keys, {
+      algorithms,
+      issuer: client.clientId,
+      subject: client.clientId,
+      clockTolerance: deps.clockTolerance,
+      requiredClaims: ['exp', 'jti', 'aud'],
+    });
+  } catch {
+    return false;
+  }
+  const { payload, protectedHeader } = verified;
+  if (typeof payload.jti !== 'string' || !payload.jti || typeof payload.exp !== 'number') return false;
+  try {
+    await deps.checkClientAssertion(ctx as unknown as KoaContextWithOIDC, { ...payload }, { ...protectedHeader }, client);
+  } catch {
+    return false;
+  }
+  return consumeAssertionJti(deps.store, client.clientId, payload.jti, payload.exp + deps.clockTolerance);
+}
+
+/**
+ * The client the presented credentials authenticate, allowed the client_credentials grant, or
+ * undefined when the library should decide. Last in the fast path: an assertion's `jti` is spent
+ * here, so nothing after it may hand the request on.
+ */
+export async function authenticateClient(
+  ctx: Context,
+  presented: PresentedCredentials,
+  findClient: FindClient,
+  deps: ClientAuthenticationDeps,
+): Promise<ProviderClient | undefined> {
+  const client = await findClient(presented.clientId);
+  if (!client || client.clientAuthMethod !== presented.method || !client.grantTypeAllowed('client_credentials')) {
+    return undefined;
+  }
+  if (presented.secret !== undefined) {
+    if (client.clientSecretExpiresAt) return undefined;
+    return (await client.compareClientSecret(presented.secret)) ? client : undefined;
+  }
+  return presented.assertion !== undefined && (await assertionAuthenticates(ctx, client, presented.assertion, deps)) ? client : undefined;
+}

@@ -1,0 +1,126 @@
+// The client-credentials fast path: a well-formed `client_credentials` request for a JWT API,
+// by a client authenticating with its secret or an inline-key private_key_jwt, is answered here,
+// in front of oidc-provider, with the same policy and the same token the library would produce.
+// The library's token endpoint spends most of its time on generality this request does not need
+// (issue #7: the bare library is the speed to match); everything else, including every error
+// answer, is still the library's: any request this path is not certain about is handed on as
+// it came (the body it read included, token-form.ts), and the library decides it from scratch.
+//
+// Same as the library (lib/actions/grants/client_credentials.js, lib/models/formats/jwt.js):
+// the scope policy (resource-access.ts, as config/resource-indicators.ts applies it), the
+// claims (`jti`, `sub` = `client_id`, `iat`, `exp` = `iat` + the API's TTL, `scope`,
+// `client_id`, `iss`, `aud`; RFC 9068 §2.2), the `at+jwt` header and signing key, the response
+// members (RFC 6749 §5.1) and `Cache-Control: no-store`.
+import crypto from 'node:crypto';
+import type { Context, Next } from 'koa';
+import type { Counter } from 'prom-client';
+import type { ResourceAccess } from '../resource-access.js';
+import { oidcScopes } from '../scopes.js';
+import { servingProvider } from '../serving-provider.js';
+import {
+  authenticateClient,
+  presentedCredentials,
+  type ClientAuthenticationDeps,
+  type Form,
+  type ProviderClient,
+} from './client-authentication.js';
+import type { SignAccessToken } from './access-token-signer.js';
+import { readTokenForm } from './token-form.js';
+
+export interface ClientCredentialsFastPathDeps extends ClientAuthenticationDeps {
+  issuer: string;
+  access: ResourceAccess;
+  signAccessToken: SignAccessToken;
+  /** Counts answered requests ('served') and requests handed to the library ('handed_over'). */
+  fastPathRequests: Counter<'outcome'>;
+  tokensIssued: Counter<'grant_type'>;
+}
+
+/** Parameters this path understands; a request with any other goes to the library. */
+const understood = new Set(['grant_type', 'scope', 'resource', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type']);
+
+/** Headers that ask for something this path does not do (CORS, DPoP, client attestation). */
+const otherMechanisms = ['origin', 'dpop', 'oauth-client-attestation', 'oauth-client-attestation-pop'];
+
+/** RFC 6749 §3.3 scope syntax, as the library checks it (lib/helpers/is_valid_scope.js). */
+const scopeSyntax = /^[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*$/;
+
+/** A client_credentials form with single-valued, understood parameters, or undefined. */
+function clientCredentialsForm(parsed: Record<string, string | string[] | undefined>): Form | undefined {
+  if (parsed.grant_type !== 'client_credentials') return undefined;
+  const form: Form = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    if (typeof value !== 'string' || !understood.has(name)) return undefined;
+    form[name] = value;
+  }
+  return form;
+}
+
+/**
+ * The scope to grant at the API: the requested scopes (each once, in the order asked) when every
+ * one is an API scope this client may have there; every such scope when none is asked for
+ * (config/resource-indicators.ts). Undefined otherwise: the library answers invalid_scope or
+ * invalid_target, or handles OpenID scopes.
+ */
+function grantedScope(requested: string | undefined, reachable: readonly string[]): string | undefined {
+  if (requested === undefined) return reachable.join(' ');
+  if (!scopeSyntax.test(requested)) return undefined;
+  const scopes = [...new Set(requested.split(' '))];
+  return scopes.every((scope) => !oidcScopes.has(scope) && reachable.includes(scope)) ? scopes.join(' ') : undefined;
+}
+
+function findClient(ctx: Context) {
+  const { Client } = servingProvider(ctx) as unknown as { Client: { find(id: string): Promise<ProviderClient | undefined> } };
+  return (clientId: string) => Client.find(clientId);
+}
+
+export function createClientCredentialsFastPath(deps: ClientCredentialsFastPathDeps) {
+  const served = deps.fastPathRequests.labels({ outcome: 'served' });
+  const handedOver = deps.fastPathRequests.labels({ outcome: 'handed_over' });
+  const issued = deps.tokensIssued.labels({ grant_type: 'client_credentials' });
+
+  async function answer(ctx: Context): Promise<boolean> {
+    if (otherMechanisms.some((header) => ctx.get(header) !== '')) return false;
+    const parsed = await readTokenForm(ctx);
+    const form = parsed && clientCredentialsForm(parsed);
+    if (!form?.resource) return false;
+    const presented = presentedCredentials(ctx, form);
+    if (!presented) return false;
+    const api = await deps.access.find(form.resource);
+    if (!api || api.accessTokenFormat !== 'jwt') return false;
+    // Decided before authenticating: once an assertion is verified its `jti` is spent, and the
+    // library must not then see a replay where it would have answered invalid_scope.
+    const scope = grantedScope(form.scope, await deps.access.reachableScopes(api, presented.clientId));
+    if (!scope) return false;
+    const client = await authenticateClient(ctx, presented, findClient(ctx), deps);
+    if (!client) return false;
+    // Whoever authenticated counts against the per-client rate (throttle/request-rates.ts).
+    ctx.state.authenticatedClientId = client.clientId;
+
+    const iat = Math.floor(Date.now() / 1000);
+    const accessToken = await deps.signAccessToken({
+      jti: crypto.randomBytes(32).toString('base64url'),
+      sub: client.clientId,
+      iat,
+      exp: iat + api.accessTokenTtl,
+      scope,
+      client_id: client.clientId,
+      iss: deps.issuer,
+      aud: api.identifier,
+    });
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { access_token: accessToken, expires_in: api.accessTokenTtl, scope, token_type: 'Bearer' };
+    return true;
+  }
+
+  return async function clientCredentialsFastPath(ctx: Context, next: Next): Promise<void> {
+    if (ctx.method !== 'POST' || ctx.path !== '/token') return next();
+    if (await answer(ctx)) {
+      served.inc();
+      issued.inc();
+      return;
+    }
+    handedOver.inc();
+    return next();
+  };
+}

@@ -1,0 +1,282 @@
+// The client-credentials fast path (src/oidc/fast-path): the requests it answers get the token
+// and response oidc-provider would have produced for them, and everything it does not answer
+// (bad credentials, replays, scopes or APIs it does not handle, anything unusual) reaches the
+// library intact and gets the library's answer. Which one answered is read from
+// portcullis_token_fast_path_requests_total.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { CompactSign, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
+import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
+import { basicAuth, createAdminApi, getAdminToken, readResponse, ResponseLog, type AdminApi, type JsonResponse } from './http-support.js';
+
+const ordersApi = 'https://api.test/fast-orders';
+const opaqueApi = 'https://api.test/fast-opaque';
+const assertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+type Path = 'served' | 'handed_over';
+
+describe(`token endpoint: client-credentials fast path (${storesLabel})`, () => {
+  let env: TestEnvironment;
+  let server: TestServer;
+  let admin: AdminApi;
+  const log = new ResponseLog();
+  let basicClient: { id: string; secret: string };
+  let postClient: { id: string; secret: string };
+  let jwtClient: { id: string; key: CryptoKey; kid: string };
+
+  async function register(metadata: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const created = await admin.call('POST', '/clients', { json: { grant_types: ['client_credentials'], ...metadata } });
+    assert.equal(created.status, 201, created.text);
+    return created.json!;
+  }
+
+  async function fastPathCount(outcome: Path): Promise<number> {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const line = text.split('\n').find((entry) => entry.startsWith(`portcullis_token_fast_path_requests_total{outcome="${outcome}"}`));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  }
+
+  /** Posts a token request and says which path answered it. */
+  async function post(form: Record<string, string | string[]>, headers: Record<string, string> = {}): Promise<JsonResponse & { path: Path }> {
+    const before = await fastPathCount('served');
+    const body = new URLSearchParams();
+    for (const [name, value] of Object.entries(form)) for (const item of [value].flat()) body.append(name, item);
+    const response = await fetch(`${server.url}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body,
+    });
+    log.record('POST', '/token', response);
+    const answer = await readResponse(response);
+    return { ...answer, path: (await fastPathCount('served')) > before ? 'served' : 'handed_over' };
+  }
+
+  const basic = (client = basicClient) => ({ authorization: basicAuth(client.id, client.secret) });
+
+  async function assertion(claims: Record<string, unknown> = {}): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    const payload = { iss: jwtClient.id, sub: jwtClient.id, aud: server.issuer, jti: crypto.randomUUID(), iat: now, exp: now + 60, ...claims };
+    return new CompactSign(Buffer.from(JSON.stringify(payload))).setProtectedHeader({ alg: 'ES256', kid: jwtClient.kid }).sign(jwtClient.key);
+  }
+
+  /** Two successful answers agree on everything but the token's identity and timing. */
+  function assertSameIssuance(fast: JsonResponse, library: JsonResponse): void {
+    assert.equal(fast.status, 200, fast.text);
+    assert.equal(library.status, 200, library.text);
+    assert.deepEqual(Object.keys(fast.json!).sort(), Object.keys(library.json!).sort());
+    for (const member of ['token_type', 'scope', 'expires_in']) assert.equal(fast.json![member], library.json![member], member);
+    for (const header of ['cache-control', 'content-type', 'x-content-type-options']) {
+      assert.equal(fast.headers.get(header), library.headers.get(header), header);
+    }
+    const [fastToken, libraryToken] = [fast, library].map((answer) => answer.json!.access_token as string) as [string, string];
+    assert.deepEqual(decodeProtectedHeader(fastToken), decodeProtectedHeader(libraryToken));
+    const fastClaims = decodeJwt(fastToken);
+    const libraryClaims = decodeJwt(libraryToken);
+    assert.deepEqual(Object.keys(fastClaims).sort(), Object.keys(libraryClaims).sort());
+    for (const [name, value] of Object.entries(libraryClaims)) {
+      if (name === 'jti' || name === 'iat' || name === 'exp') continue;
+      assert.deepEqual(fastClaims[name], value, name);
+    }
+    assert.equal(fastClaims.exp! - fastClaims.iat!, libraryClaims.exp! - libraryClaims.iat!);
+    assert.equal(typeof fastClaims.jti, 'string');
+    assert.notEqual(fastClaims.jti, libraryClaims.jti);
+  }
+
+  before(async () => {
+    env = await createTestEnvironment();
+    server = await env.start();
+    const adminToken = await getAdminToken(server.url, log);
+    admin = createAdminApi(server.url, () => adminToken, log);
+    for (const api of [
+      { identifier: ordersApi, scopes: ['orders.read', 'orders.write', 'orders.audit'], access_token_ttl: 420 },
+      { identifier: opaqueApi, scopes: ['opaque.read'], access_token_format: 'opaque' },
+    ]) {
+      const created = await admin.call('POST', '/resources', { json: api });
+      assert.equal(created.status, 201, created.text);
+    }
+    const scope = 'orders.read orders.write opaque.read';
+    const basicCreated = await register({ scope });
+    basicClient = { id: basicCreated.client_id as string, secret: basicCreated.client_secret as string };
+    const postCreated = await register({ scope, token_endpoint_auth_method: 'client_secret_post' });
+    postClient = { id: postCreated.client_id as string, secret: postCreated.client_secret as string };
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const kid = 'fast-path-key';
+    const jwtCreated = await register({
+      scope,
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }] },
+    });
+    jwtClient = { id: jwtCreated.client_id as string, key: privateKey, kid };
+  });
+
+  after(async () => {
+    await env?.cleanup();
+    log.assertNoServerErrors();
+  });
+
+  it('client_secret_basic with resource and scope: served, with the token the library issues for the same request', async () => {
+    const form = { grant_type: 'client_credentials', resource: ordersApi, scope: 'orders.read' };
+    const fast = await post(form, basic());
+    // An unknown parameter (ignored by the library, RFC 6749 §3.2) sends the same request to it.
+    const library = await post({ ...form, unrelated: 'x' }, basic());
+    assert.equal(fast.path, 'served');
+    assert.equal(library.path, 'handed_over');
+    assertSameIssuance(fast, library);
+    const claims = decodeJwt(fast.json!.access_token as string);
+    assert.equal(claims.sub, basicClient.id);
+    assert.equal(claims.client_id, basicClient.id);
+    assert.equal(claims.aud, ordersApi);
+    assert.equal(claims.iss, server.issuer);
+    assert.equal(claims.exp! - claims.iat!, 420);
+    assert.equal(fast.json!.expires_in, 420);
+  });
+
+  it('client_secret_post: served, the same as the library', async () => {
+    const form = { grant_type: 'client_credentials', resource: ordersApi, scope: 'orders.write', client_id: postClient.id, client_secret: postClient.secret };
+    const fast = await post(form);
+    const library = await post({ ...form, unrelated: 'x' });
+    assert.equal(fast.path, 'served');
+    assert.equal(library.path, 'handed_over');
+    assertSameIssuance(fast, library);
+  });
+
+  it('private_key_jwt with inline keys: served, the same as the library, and the assertion is spent for both paths', async () => {
+    const form = { grant_type: 'client_credentials', resource: ordersApi, client_assertion_type: assertionType };
+    const first = await assertion();
+    const fast = await post({ ...form, client_assertion: first });
+    const library = await post({ ...form, client_assertion: await assertion(), unrelated: 'x' });
+    assert.equal(fast.path, 'served');
+    assert.equal(library.path, 'handed_over');
+    assertSameIssuance(fast, library);
+    // RFC 7523 §3 item 7: the assertion the fast path accepted is refused the second time, by the library.
+    const replay = await post({ ...form, client_assertion: first });
+    assert.equal(replay.path, 'handed_over');
+    assert.equal(replay.status, 401);
+    assert.equal(replay.json?.error, 'invalid_client');
+  });
+
+  it('without scope: every scope the client holds at the API (as the library), duplicates collapse', async () => {
+    const fast = await post({ grant_type: 'client_credentials', resource: ordersApi }, basic());
+    const library = await post({ grant_type: 'client_credentials', resource: ordersApi, unrelated: 'x' }, basic());
+    assert.equal(fast.path, 'served');
+    assertSameIssuance(fast, library);
+    assert.equal(fast.json!.scope, 'orders.read orders.write');
+    const repeated = await post({ grant_type: 'client_credentials', resource: ordersApi, scope: 'orders.write orders.read orders.write' }, basic());
+    assert.equal(repeated.path, 'served');
+    assert.equal(repeated.json!.scope, 'orders.write orders.read');
+  });
+
+  it('a wrong secret, an unknown client or a secret for a private_key_jwt client: the library answers 401 invalid_client', async () => {
+    const form = { grant_type: 'client_credentials', resource: ordersApi };
+    for (const headers of [
+      basic({ id: basicClient.id, secret: 'wrong-secret' }),
+      basic({ id: 'no-such-client', secret: basicClient.secret }),
+      basic({ id: jwtClient.id, secret: basicClient.secret }),
+    ]) {
+      const answer = await post(form, headers);
+      assert.equal(answer.path, 'handed_over');
+      assert.equal(answer.status, 401, answer.text);
+      assert.equal(answer.json?.error, 'invalid_client');
+      assert.match(answer.headers.get('www-authenticate') ?? '', /^Basic /);
+    }
+  });
+
+  it('assertions the policy refuses (audience, lifetime, key reference, wrong key) are handed on and refused by the library', async () => {
+    const form = { grant_type: 'client_credentials', resource: ordersApi, client_assertion_type: assertionType };
+    const now = Math.floor(Date.now() / 1000);
+    const { privateKey: otherKey } = await generateKeyPair('ES256');
+    const refused = [
+      await assertion({ aud: `${server.issuer}/token` }),
+      await assertion({ aud: [server.issuer] }),
+      await assertion({ exp: now + 24 * 60 * 60 }),
+      await assertion({ exp: now - 60, iat: now - 120 }),
+      await new CompactSign(Buffer.from(JSON.stringify({ iss: jwtClient.id, sub: jwtClient.id, aud: server.issuer, jti: crypto.randomUUID(), exp: now + 60 })))
+        .setProtectedHeader({ alg: 'ES256', kid: jwtClient.kid })
+        .sign(otherKey),
+    ];
+    for (const clientAssertion of refused) {
+      const answer = await post({ ...form, client_assertion: clientAssertion });
+      assert.equal(answer.path, 'handed_over');
+      assert.equal(answer.status, 401, answer.text);
+      assert.equal(answer.json?.error, 'invalid_client');
+    }
+  });
+
+  it('a scope the client does not hold or the API does not define: invalid_scope from the library; the assertion is not spent', async () => {
+    for (const scope of ['orders.audit', 'billing.read']) {
+      const answer = await post({ grant_type: 'client_credentials', resource: ordersApi, scope }, basic());
+      assert.equal(answer.path, 'handed_over');
+      assert.equal(answer.status, 400, answer.text);
+      assert.equal(answer.json?.error, 'invalid_scope');
+    }
+    // OpenID Connect scopes are the library's business (it drops them from an API token).
+    const openid = await post({ grant_type: 'client_credentials', resource: ordersApi, scope: 'openid' }, basic());
+    assert.equal(openid.path, 'handed_over');
+    assert.equal(openid.status, 200, openid.text);
+    // The decision is taken before the assertion's jti is consumed: the library gets invalid_scope, not a replay.
+    const answer = await post({
+      grant_type: 'client_credentials',
+      resource: ordersApi,
+      scope: 'orders.audit',
+      client_assertion_type: assertionType,
+      client_assertion: await assertion(),
+    });
+    assert.equal(answer.status, 400, answer.text);
+    assert.equal(answer.json?.error, 'invalid_scope');
+  });
+
+  it('requests it does not handle reach the library intact: no resource, an opaque API, a repeated parameter, a browser origin', async () => {
+    const noResource = await post({ grant_type: 'client_credentials', scope: 'orders.read' }, basic());
+    assert.equal(noResource.path, 'handed_over');
+    assert.equal(noResource.status, 200, noResource.text);
+    assert.equal(decodeJwt(noResource.json!.access_token as string).aud, ordersApi);
+
+    const opaque = await post({ grant_type: 'client_credentials', resource: opaqueApi }, basic());
+    assert.equal(opaque.path, 'handed_over');
+    assert.equal(opaque.status, 200, opaque.text);
+    assert.equal((opaque.json!.access_token as string).split('.').length, 1, 'an opaque token');
+
+    const repeated = await post({ grant_type: 'client_credentials', resource: [ordersApi, opaqueApi] }, basic());
+    assert.equal(repeated.path, 'handed_over');
+    assert.equal(repeated.status, 400, repeated.text);
+
+    const withOrigin = await post({ grant_type: 'client_credentials', resource: ordersApi }, { ...basic(), origin: 'https://app.example' });
+    // clientBasedCORS (oidc/provider.ts): confidential clients call from servers, not browsers.
+    assert.equal(withOrigin.path, 'handed_over');
+    assert.equal(withOrigin.status, 400, withOrigin.text);
+    assert.equal(withOrigin.json?.error, 'invalid_request');
+  });
+
+  it('a client that may not use client_credentials, or a deleted client, is refused by the library', async () => {
+    const codeOnly = await register({
+      grant_types: ['authorization_code'],
+      redirect_uris: ['https://rp.example/cb'],
+      scope: 'orders.read',
+    });
+    const refused = await post({ grant_type: 'client_credentials', resource: ordersApi }, basic({ id: codeOnly.client_id as string, secret: codeOnly.client_secret as string }));
+    assert.equal(refused.path, 'handed_over');
+    assert.equal(refused.status, 400, refused.text);
+
+    const doomed = await register({ scope: 'orders.read' });
+    const doomedAuth = basic({ id: doomed.client_id as string, secret: doomed.client_secret as string });
+    assert.equal((await post({ grant_type: 'client_credentials', resource: ordersApi }, doomedAuth)).path, 'served');
+    assert.equal((await admin.call('DELETE', `/clients/${encodeURIComponent(doomed.client_id as string)}`)).status, 204);
+    const gone = await post({ grant_type: 'client_credentials', resource: ordersApi }, doomedAuth);
+    assert.equal(gone.path, 'handed_over');
+    assert.equal(gone.status, 401, gone.text);
+  });
+
+  it('a body that is not a client_credentials form still reaches the library (token exchange, refresh, JSON)', async () => {
+    const exchange = await post({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: 'x' }, basic());
+    assert.equal(exchange.path, 'handed_over');
+    assert.equal(exchange.status, 400, exchange.text);
+    const response = await fetch(`${server.url}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...basic() },
+      body: JSON.stringify({ grant_type: 'client_credentials', resource: ordersApi }),
+    });
+    assert.equal(response.status, 400);
+    assert.equal(((await response.json()) as { error: string }).error, 'invalid_request');
+  });
+});
