@@ -3,8 +3,8 @@
 // front of the library's routes (provider.ts installs it first): one Koa context per request,
 // and our routes see the provider that serves them (oidc/serving-provider.ts).
 // Order: host pin → metrics → access log → errors → security headers → token rate limit →
-// client-credentials fast path → our routes (health, metrics, assets, interactions, revocation
-// feed, admin) → the library.
+// fast paths (client credentials, introspection: oidc/fast-path) → our routes (health, metrics,
+// assets, interactions, revocation feed, admin) → the library.
 import compose from 'koa-compose';
 import type { Middleware } from 'koa';
 import { createAdminRouter, type AdminDeps } from './admin/router.js';
@@ -27,6 +27,8 @@ import { setSecurityHeaders } from './http/security-headers.js';
 import type { Logger } from './log.js';
 import { createAccessTokenSigner } from './oidc/fast-path/access-token-signer.js';
 import { createClientCredentialsFastPath } from './oidc/fast-path/client-credentials.js';
+import { createIntrospectionFastPath } from './oidc/fast-path/introspection.js';
+import type { JwtEndpointDeps } from './revocation/jwt-endpoints.js';
 import type { createClientAssertionCheck } from './oidc/config/client-assertions.js';
 import type { ResourceAccess } from './oidc/resource-access.js';
 import { clockTolerance } from './oidc/provider.js';
@@ -42,6 +44,7 @@ export interface AppDeps extends AdminDeps {
   audit: Audit;
   totp: Totp;
   access: ResourceAccess;
+  jwtEndpoints: JwtEndpointDeps;
   checkClientAssertion: ReturnType<typeof createClientAssertionCheck>;
 }
 
@@ -65,6 +68,7 @@ export function createPortcullisMiddleware(deps: AppDeps): Middleware {
       createAdminRouter(deps),
     ].flatMap((router) => [router.routes(), router.allowedMethods()]),
   ) as Middleware;
+  const fastPathAuthentication = { store: deps.store, checkClientAssertion: deps.checkClientAssertion, clockTolerance };
   return compose([
     createHostPin(deps.issuer),
     createHttpMetrics(deps.metrics),
@@ -73,14 +77,17 @@ export function createPortcullisMiddleware(deps: AppDeps): Middleware {
     setSecurityHeaders,
     createTokenRateLimit(deps.throttles, (limit) => deps.metrics.throttled.inc({ limit })),
     createClientCredentialsFastPath({
+      ...fastPathAuthentication,
       issuer: deps.issuer,
       access: deps.access,
-      store: deps.store,
-      checkClientAssertion: deps.checkClientAssertion,
-      clockTolerance,
       signAccessToken: createAccessTokenSigner(deps.keyRing),
       fastPathRequests: deps.metrics.tokenFastPath,
       tokensIssued: deps.metrics.tokensIssued,
+    }),
+    createIntrospectionFastPath({
+      ...fastPathAuthentication,
+      jwtEndpoints: deps.jwtEndpoints,
+      fastPathRequests: deps.metrics.tokenFastPath,
     }),
     function ourRoutesFirst(ctx, next) {
       return isOwnPath(ctx.path) ? ownRoutes(ctx, next) : next();

@@ -20,6 +20,8 @@ import type { Logger } from './log.js';
 import { clockTolerance, createProvider } from './oidc/provider.js';
 import { createClientAssertionCheck } from './oidc/config/client-assertions.js';
 import { createResourceAccess } from './oidc/resource-access.js';
+import { createTokenAccessPolicy } from './oidc/token-access-policy.js';
+import type { JwtEndpointDeps } from './revocation/jwt-endpoints.js';
 import { createAccessTokenVerifier } from './revocation/access-tokens.js';
 import { createFeedHub } from './revocation/feed-hub.js';
 import { publishRevocations } from './revocation/published-revocations.js';
@@ -96,8 +98,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       maxLifetime: config.clientAssertionMaxLifetime,
       clockTolerance,
     });
+    const jwtEndpoints: JwtEndpointDeps = { verifyAccessToken, revocations, audit, ...createTokenAccessPolicy(catalog) };
     const frontDoor = createPortcullisMiddleware({
       access,
+      jwtEndpoints,
       checkClientAssertion,
       keyRing,
       keyRotationDelay: config.keyRotationDelay,
@@ -132,6 +136,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           metrics,
           frontDoor,
           access,
+          jwtEndpoints,
           checkClientAssertion,
         }),
       keyRing,

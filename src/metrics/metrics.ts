@@ -6,7 +6,7 @@ export interface Metrics {
   readonly registry: Registry;
   readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
   readonly tokensIssued: Counter<'grant_type'>;
-  readonly tokenFastPath: Counter<'outcome'>;
+  readonly tokenFastPath: Counter<'endpoint' | 'outcome'>;
   readonly logins: Counter<'outcome'>;
   readonly throttled: Counter<'limit'>;
   readonly storeDuration: Histogram<'store' | 'operation'>;
@@ -36,8 +36,8 @@ export function createMetrics(): Metrics {
     }),
     tokenFastPath: new Counter({
       name: 'portcullis_token_fast_path_requests_total',
-      help: 'POST /token requests answered by the client-credentials fast path (served) or handed to oidc-provider (handed_over)',
-      labelNames: ['outcome'],
+      help: 'Token and introspection requests answered by the fast path (served) or handed to oidc-provider (handed_over)',
+      labelNames: ['endpoint', 'outcome'],
       registers: [registry],
     }),
     logins: new Counter({

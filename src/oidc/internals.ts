@@ -189,19 +189,22 @@ export function handleStructuredTokens(provider: Provider, handlers: StructuredT
 }
 
 /**
- * The token endpoint parses the body the client-credentials fast path already read, when it read
- * it (oidc/fast-path/token-form.ts): the request stream is spent by then. Replaces the library's
- * `parseBody` (lib/shared/selective_body.js `urlencoded`) in lib/actions/token.js with a reader
- * that parses those bytes as the library does (querystring) and otherwise calls the original.
- * Once per process, before any Provider is constructed (construction copies the array).
+ * The token and introspection endpoints parse the body a fast path already read, when it read it
+ * (oidc/fast-path/token-form.ts): the request stream is spent by then. Replaces the library's
+ * `parseBody` (lib/shared/selective_body.js `urlencoded`) in lib/actions/token.js and
+ * introspection.js with a reader that parses those bytes as the library does (querystring) and
+ * otherwise calls the original. Once per process, before any Provider is constructed
+ * (construction copies these arrays).
  */
-export function prepareTokenEndpointBody(): void {
-  const index = tokenActions.indexOf(parseUrlencodedBody);
-  if (index === -1) return;
-  tokenActions[index] = function parseBodyReadEarly(ctx, next) {
-    const body = takeBodyReadEarly(ctx.req);
-    if (body === undefined) return parseUrlencodedBody(ctx, next);
-    (ctx.oidc as unknown as { body: unknown }).body = querystring.parse(body);
-    return next();
-  };
+export function prepareFastPathBodies(): void {
+  for (const actions of [tokenActions, introspectionActions]) {
+    const index = actions.indexOf(parseUrlencodedBody);
+    if (index === -1) continue;
+    actions[index] = function parseBodyReadEarly(ctx, next) {
+      const body = takeBodyReadEarly(ctx.req);
+      if (body === undefined) return parseUrlencodedBody(ctx, next);
+      (ctx.oidc as unknown as { body: unknown }).body = querystring.parse(body);
+      return next();
+    };
+  }
 }

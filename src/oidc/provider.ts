@@ -20,8 +20,7 @@ import { clientAuthMethods, enabledJWA } from './config/client-auth.js';
 import { features } from './config/features.js';
 import { ttl } from './config/ttl.js';
 import { createLoadExistingGrant } from './consent-memory.js';
-import { applyProviderPatches, handleStructuredTokens, prepareStructuredTokenEndpoints, prepareTokenEndpointBody } from './internals.js';
-import { createTokenAccessPolicy } from './token-access-policy.js';
+import { applyProviderPatches, handleStructuredTokens, prepareStructuredTokenEndpoints, prepareFastPathBodies } from './internals.js';
 import type { ResourceAccess } from './resource-access.js';
 import { answerStoreOutagesWith503 } from './store-outages.js';
 import { answerMissingClientAuthWith401 } from './client-auth-errors.js';
@@ -29,7 +28,7 @@ import { isStoreUnavailable } from '../stores/availability.js';
 import { extraTokenClaims } from './config/extra-token-claims.js';
 import { registerTokenExchange } from './grants/token-exchange.js';
 import type { Audit } from '../audit/audit.js';
-import { createJwtIntrospection, createJwtRevocation } from '../revocation/jwt-endpoints.js';
+import { createJwtIntrospection, createJwtRevocation, type JwtEndpointDeps } from '../revocation/jwt-endpoints.js';
 import type { VerifyAccessToken } from '../revocation/access-tokens.js';
 import type { RevocationStore } from '../stores/revocations/types.js';
 import { firstPartyMetadata } from './config/client-metadata-extra.js';
@@ -51,6 +50,8 @@ export interface ProviderDeps {
   frontDoor: Middleware;
   /** Which APIs a client may reach, with which scopes (shared with the fast path). */
   access: ResourceAccess;
+  /** Introspection and revocation of our JWTs, and who may (shared with the fast path). */
+  jwtEndpoints: JwtEndpointDeps;
   /** Our private_key_jwt assertion policy (shared with the fast path). */
   checkClientAssertion: ReturnType<typeof createClientAssertionCheck>;
 }
@@ -65,7 +66,7 @@ function allowPrivateAddresses(url: string | URL, options: RequestInit & { dispa
 
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, views } = deps;
-  const policy = createTokenAccessPolicy(deps.catalog);
+  const { jwtEndpoints } = deps;
   const { access } = deps;
   const configuration = {
     adapter: createAdapterFactory({ store: deps.store, catalog: deps.catalog, revocations: deps.revocations, clockTolerance }),
@@ -81,7 +82,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     scopes,
     features: features(
       access,
-      policy,
+      jwtEndpoints,
       logoutPages(views),
     ),
     loadExistingGrant: createLoadExistingGrant(deps.db),
@@ -129,7 +130,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   } as unknown as Configuration;
 
   prepareStructuredTokenEndpoints();
-  prepareTokenEndpointBody();
+  prepareFastPathBodies();
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
   // Koa's default error handler prints to stderr; ours logs JSON and never echoes internals.
@@ -142,7 +143,6 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     deps.metrics.tokensIssued.inc({ grant_type: String((ctx.oidc.params as Record<string, unknown>).grant_type) });
   });
-  const jwtEndpointDeps = { verifyAccessToken: deps.verifyAccessToken, revocations: deps.revocations, audit: deps.audit, ...policy };
   registerTokenExchange(provider, {
     provider,
     catalog: deps.catalog,
@@ -153,8 +153,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     maxChainDepth: config.tokenExchangeMaxDepth,
   });
   handleStructuredTokens(provider, {
-    revocation: createJwtRevocation(jwtEndpointDeps),
-    introspection: createJwtIntrospection(jwtEndpointDeps),
+    revocation: createJwtRevocation(jwtEndpoints),
+    introspection: createJwtIntrospection(jwtEndpoints),
   });
 
   provider.on('server_error', (_ctx, error) => {

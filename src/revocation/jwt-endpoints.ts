@@ -51,6 +51,33 @@ export function createJwtRevocation(deps: JwtEndpointDeps) {
   };
 }
 
+/**
+ * The RFC 7662 §2.2 answer for one of our JWT access tokens, asked about by `callerClientId`
+ * (authenticated by the library, or by the introspection fast path: oidc/fast-path).
+ */
+export async function introspectJwt(deps: JwtEndpointDeps, callerClientId: string, token: string): Promise<Record<string, unknown>> {
+  const inactive = { active: false };
+  const verified = await deps.verifyAccessToken(token);
+  if (!verified.ok) return inactive;
+  const { claims } = verified;
+  if (!(await deps.mayIntrospect(callerClientId, { clientId: claims.client_id, aud: claims.aud }))) return inactive;
+  // If the revocation state cannot be read this throws: never `active: true` on a guess.
+  if (await deps.revocations.isRevoked(tokenIdentity(claims))) return inactive;
+  return {
+    active: true,
+    token_type: 'Bearer',
+    iss: claims.iss,
+    sub: claims.sub,
+    aud: claims.aud,
+    client_id: claims.client_id,
+    scope: claims.scope,
+    jti: claims.jti,
+    iat: claims.iat,
+    exp: claims.exp,
+    ...(claims.act ? { act: claims.act } : {}),
+  };
+}
+
 export function createJwtIntrospection(deps: JwtEndpointDeps) {
   return async function introspectJwtAccessToken(ctx: KoaContextWithOIDC, next: Next): Promise<void> {
     const { token } = params(ctx);
@@ -58,25 +85,6 @@ export function createJwtIntrospection(deps: JwtEndpointDeps) {
       await next();
       return;
     }
-    ctx.body = { active: false };
-    const verified = await deps.verifyAccessToken(token);
-    if (!verified.ok) return;
-    const { claims } = verified;
-    if (!(await deps.mayIntrospect(ctx.oidc.client!.clientId, { clientId: claims.client_id, aud: claims.aud }))) return;
-    // If the revocation state cannot be read this throws: never `active: true` on a guess.
-    if (await deps.revocations.isRevoked(tokenIdentity(claims))) return;
-    ctx.body = {
-      active: true,
-      token_type: 'Bearer',
-      iss: claims.iss,
-      sub: claims.sub,
-      aud: claims.aud,
-      client_id: claims.client_id,
-      scope: claims.scope,
-      jti: claims.jti,
-      iat: claims.iat,
-      exp: claims.exp,
-      ...(claims.act ? { act: claims.act } : {}),
-    };
+    ctx.body = await introspectJwt(deps, ctx.oidc.client!.clientId, token);
   };
 }

@@ -31,26 +31,35 @@ describe(`token endpoint: client-credentials fast path (${storesLabel})`, () => 
     return created.json!;
   }
 
-  async function fastPathCount(outcome: Path): Promise<number> {
+  async function servedCount(endpoint: 'token' | 'introspection'): Promise<number> {
     const text = await (await fetch(`${server.url}/metrics`)).text();
-    const line = text.split('\n').find((entry) => entry.startsWith(`portcullis_token_fast_path_requests_total{outcome="${outcome}"}`));
+    const line = text
+      .split('\n')
+      .find((entry) => entry.startsWith('portcullis_token_fast_path_requests_total{') && entry.includes(`endpoint="${endpoint}"`) && entry.includes('outcome="served"'));
     return line ? Number(line.split(' ').at(-1)) : 0;
   }
 
-  /** Posts a token request and says which path answered it. */
-  async function post(form: Record<string, string | string[]>, headers: Record<string, string> = {}): Promise<JsonResponse & { path: Path }> {
-    const before = await fastPathCount('served');
+  /** Posts a token (or introspection) request and says which path answered it. */
+  async function post(
+    form: Record<string, string | string[]>,
+    headers: Record<string, string> = {},
+    endpoint: 'token' | 'introspection' = 'token',
+  ): Promise<JsonResponse & { path: Path }> {
+    const before = await servedCount(endpoint);
     const body = new URLSearchParams();
     for (const [name, value] of Object.entries(form)) for (const item of [value].flat()) body.append(name, item);
-    const response = await fetch(`${server.url}/token`, {
+    const path = endpoint === 'token' ? '/token' : '/token/introspection';
+    const response = await fetch(`${server.url}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
       body,
     });
-    log.record('POST', '/token', response);
+    log.record('POST', path, response);
     const answer = await readResponse(response);
-    return { ...answer, path: (await fastPathCount('served')) > before ? 'served' : 'handed_over' };
+    return { ...answer, path: (await servedCount(endpoint)) > before ? 'served' : 'handed_over' };
   }
+
+  const introspect = (form: Record<string, string>, headers: Record<string, string> = {}) => post(form, headers, 'introspection');
 
   const basic = (client = basicClient) => ({ authorization: basicAuth(client.id, client.secret) });
 
@@ -278,5 +287,59 @@ describe(`token endpoint: client-credentials fast path (${storesLabel})`, () => 
     });
     assert.equal(response.status, 400);
     assert.equal(((await response.json()) as { error: string }).error, 'invalid_request');
+  });
+
+  it('introspection of a JWT by a secret or private_key_jwt client: served, the same answer as the library', async () => {
+    const issued = await post({ grant_type: 'client_credentials', resource: ordersApi, scope: 'orders.read' }, basic());
+    const token = issued.json!.access_token as string;
+    const fast = await introspect({ token }, basic());
+    const library = await introspect({ token, unrelated: 'x' }, basic());
+    assert.equal(fast.path, 'served');
+    assert.equal(library.path, 'handed_over');
+    assert.equal(fast.status, 200, fast.text);
+    assert.deepEqual(fast.json, library.json);
+    assert.equal(fast.json!.active, true);
+    assert.equal(fast.json!.client_id, basicClient.id);
+    assert.equal(fast.headers.get('cache-control'), library.headers.get('cache-control'));
+
+    const hinted = await introspect({ token, token_type_hint: 'access_token' }, basic());
+    assert.equal(hinted.path, 'served');
+    assert.deepEqual(hinted.json, fast.json);
+    const otherHint = await introspect({ token, token_type_hint: 'refresh_token' }, basic());
+    assert.equal(otherHint.path, 'handed_over');
+    assert.deepEqual(otherHint.json, fast.json);
+
+    // Another client that neither received the token nor acts for its API learns nothing (RFC 7662 §4).
+    const byStranger = await introspect({
+      token,
+      client_assertion_type: assertionType,
+      client_assertion: await assertion({ aud: server.issuer }),
+    });
+    assert.equal(byStranger.path, 'served');
+    assert.deepEqual(byStranger.json, { active: false });
+  });
+
+  it('introspection after revocation, of an opaque token, or with bad credentials: the right answer from whichever path', async () => {
+    const issued = await post({ grant_type: 'client_credentials', resource: ordersApi }, basic());
+    const token = issued.json!.access_token as string;
+    const jti = decodeJwt(token).jti as string;
+    assert.equal((await admin.call('POST', '/revocations', { json: { jti } })).status < 300, true);
+    const revoked = await introspect({ token }, basic());
+    assert.equal(revoked.path, 'served');
+    assert.deepEqual(revoked.json, { active: false });
+
+    const opaque = await post({ grant_type: 'client_credentials', resource: opaqueApi }, basic());
+    const opaqueAnswer = await introspect({ token: opaque.json!.access_token as string }, basic());
+    assert.equal(opaqueAnswer.path, 'handed_over');
+    assert.equal(opaqueAnswer.json?.active, true);
+
+    const wrongSecret = await introspect({ token }, basic({ id: basicClient.id, secret: 'wrong' }));
+    assert.equal(wrongSecret.path, 'handed_over');
+    assert.equal(wrongSecret.status, 401);
+    assert.equal(wrongSecret.json?.error, 'invalid_client');
+
+    const garbage = await introspect({ token: 'a.b.c' }, basic());
+    assert.equal(garbage.path, 'served');
+    assert.deepEqual(garbage.json, { active: false });
   });
 });

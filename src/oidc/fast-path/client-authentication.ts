@@ -12,6 +12,8 @@ import { consumeAssertionJti } from '../assertion-replay.js';
 import { enabledJWA } from '../config/client-auth.js';
 import type { createClientAssertionCheck } from '../config/client-assertions.js';
 import type { EphemeralStore } from '../../stores/ephemeral/types.js';
+import { servingProvider } from '../serving-provider.js';
+import type { Form } from './token-form.js';
 
 /** What the fast path needs of oidc-provider's Client model (lib/models/client.js). */
 export interface ProviderClient {
@@ -34,9 +36,17 @@ export interface ClientAuthenticationDeps {
   clockTolerance: number;
 }
 
-export type Form = Record<string, string>;
 
 const assertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/** The form parameters client authentication reads (lib/shared/client_auth.js getClientAuthParams). */
+export const clientAuthenticationParameters = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'];
+
+/** Clients as the provider serving this request sees them (memoised per catalog record: internals.ts). */
+export function findClientIn(ctx: Context): FindClient {
+  const { Client } = servingProvider(ctx) as unknown as { Client: { find(id: string): Promise<ProviderClient | undefined> } };
+  return (clientId) => Client.find(clientId);
+}
 
 /**
  * Characters that mean the same before and after form-URL-decoding (RFC 3986 §2.3 unreserved),
@@ -138,8 +148,8 @@ async function assertionAuthenticates(
 }
 
 /**
- * The client the presented credentials authenticate, allowed the client_credentials grant, or
- * undefined when the library should decide. Last in the fast path: an assertion's `jti` is spent
+ * The client the presented credentials authenticate (allowed `grantType` when one is named), or
+ * undefined when the library should decide. Last in a fast path: an assertion's `jti` is spent
  * here, so nothing after it may hand the request on.
  */
 export async function authenticateClient(
@@ -147,11 +157,11 @@ export async function authenticateClient(
   presented: PresentedCredentials,
   findClient: FindClient,
   deps: ClientAuthenticationDeps,
+  grantType?: string,
 ): Promise<ProviderClient | undefined> {
   const client = await findClient(presented.clientId);
-  if (!client || client.clientAuthMethod !== presented.method || !client.grantTypeAllowed('client_credentials')) {
-    return undefined;
-  }
+  if (!client || client.clientAuthMethod !== presented.method) return undefined;
+  if (grantType !== undefined && !client.grantTypeAllowed(grantType)) return undefined;
   if (presented.secret !== undefined) {
     if (client.clientSecretExpiresAt) return undefined;
     return (await client.compareClientSecret(presented.secret)) ? client : undefined;

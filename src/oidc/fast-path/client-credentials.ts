@@ -11,50 +11,35 @@
 // claims (`jti`, `sub` = `client_id`, `iat`, `exp` = `iat` + the API's TTL, `scope`,
 // `client_id`, `iss`, `aud`; RFC 9068 §2.2), the `at+jwt` header and signing key, the response
 // members (RFC 6749 §5.1) and `Cache-Control: no-store`.
-import crypto from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { Counter } from 'prom-client';
 import type { ResourceAccess } from '../resource-access.js';
 import { oidcScopes } from '../scopes.js';
-import { servingProvider } from '../serving-provider.js';
 import {
   authenticateClient,
+  clientAuthenticationParameters,
+  findClientIn,
   presentedCredentials,
   type ClientAuthenticationDeps,
-  type Form,
-  type ProviderClient,
 } from './client-authentication.js';
 import type { SignAccessToken } from './access-token-signer.js';
-import { readTokenForm } from './token-form.js';
+import { asksForOtherMechanisms, readTokenForm } from './token-form.js';
+import { newTokenId } from './token-ids.js';
 
 export interface ClientCredentialsFastPathDeps extends ClientAuthenticationDeps {
   issuer: string;
   access: ResourceAccess;
   signAccessToken: SignAccessToken;
   /** Counts answered requests ('served') and requests handed to the library ('handed_over'). */
-  fastPathRequests: Counter<'outcome'>;
+  fastPathRequests: Counter<'endpoint' | 'outcome'>;
   tokensIssued: Counter<'grant_type'>;
 }
 
 /** Parameters this path understands; a request with any other goes to the library. */
-const understood = new Set(['grant_type', 'scope', 'resource', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type']);
-
-/** Headers that ask for something this path does not do (CORS, DPoP, client attestation). */
-const otherMechanisms = ['origin', 'dpop', 'oauth-client-attestation', 'oauth-client-attestation-pop'];
+const understood = new Set(['grant_type', 'scope', 'resource', ...clientAuthenticationParameters]);
 
 /** RFC 6749 §3.3 scope syntax, as the library checks it (lib/helpers/is_valid_scope.js). */
 const scopeSyntax = /^[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*$/;
-
-/** A client_credentials form with single-valued, understood parameters, or undefined. */
-function clientCredentialsForm(parsed: Record<string, string | string[] | undefined>): Form | undefined {
-  if (parsed.grant_type !== 'client_credentials') return undefined;
-  const form: Form = {};
-  for (const [name, value] of Object.entries(parsed)) {
-    if (typeof value !== 'string' || !understood.has(name)) return undefined;
-    form[name] = value;
-  }
-  return form;
-}
 
 /**
  * The scope to grant at the API: the requested scopes (each once, in the order asked) when every
@@ -69,21 +54,15 @@ function grantedScope(requested: string | undefined, reachable: readonly string[
   return scopes.every((scope) => !oidcScopes.has(scope) && reachable.includes(scope)) ? scopes.join(' ') : undefined;
 }
 
-function findClient(ctx: Context) {
-  const { Client } = servingProvider(ctx) as unknown as { Client: { find(id: string): Promise<ProviderClient | undefined> } };
-  return (clientId: string) => Client.find(clientId);
-}
-
 export function createClientCredentialsFastPath(deps: ClientCredentialsFastPathDeps) {
-  const served = deps.fastPathRequests.labels({ outcome: 'served' });
-  const handedOver = deps.fastPathRequests.labels({ outcome: 'handed_over' });
+  const served = deps.fastPathRequests.labels({ endpoint: 'token', outcome: 'served' });
+  const handedOver = deps.fastPathRequests.labels({ endpoint: 'token', outcome: 'handed_over' });
   const issued = deps.tokensIssued.labels({ grant_type: 'client_credentials' });
 
   async function answer(ctx: Context): Promise<boolean> {
-    if (otherMechanisms.some((header) => ctx.get(header) !== '')) return false;
-    const parsed = await readTokenForm(ctx);
-    const form = parsed && clientCredentialsForm(parsed);
-    if (!form?.resource) return false;
+    if (asksForOtherMechanisms(ctx)) return false;
+    const form = await readTokenForm(ctx, understood);
+    if (form?.grant_type !== 'client_credentials' || !form.resource) return false;
     const presented = presentedCredentials(ctx, form);
     if (!presented) return false;
     const api = await deps.access.find(form.resource);
@@ -92,14 +71,14 @@ export function createClientCredentialsFastPath(deps: ClientCredentialsFastPathD
     // library must not then see a replay where it would have answered invalid_scope.
     const scope = grantedScope(form.scope, await deps.access.reachableScopes(api, presented.clientId));
     if (!scope) return false;
-    const client = await authenticateClient(ctx, presented, findClient(ctx), deps);
+    const client = await authenticateClient(ctx, presented, findClientIn(ctx), deps, 'client_credentials');
     if (!client) return false;
     // Whoever authenticated counts against the per-client rate (throttle/request-rates.ts).
     ctx.state.authenticatedClientId = client.clientId;
 
     const iat = Math.floor(Date.now() / 1000);
     const accessToken = await deps.signAccessToken({
-      jti: crypto.randomBytes(32).toString('base64url'),
+      jti: newTokenId(),
       sub: client.clientId,
       iat,
       exp: iat + api.accessTokenTtl,

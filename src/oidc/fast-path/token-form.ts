@@ -19,26 +19,51 @@ export function takeBodyReadEarly(req: IncomingMessage): string | undefined {
   return body;
 }
 
-async function readExactly(req: IncomingMessage, length: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let received = 0;
-  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-    received += chunk.length;
-    if (received > length) break;
-    chunks.push(chunk);
-  }
-  if (received !== length) throw new HttpError(400, 'invalid_request', 'failed to parse the request body');
-  return Buffer.concat(chunks, received).toString('utf8');
+const unreadableBody = () => new HttpError(400, 'invalid_request', 'failed to parse the request body');
+
+/** The body, which must be exactly `length` bytes (listeners, not an async iterator: hot path). */
+function readExactly(req: IncomingMessage, length: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const onData = (chunk: Buffer): void => {
+      received += chunk.length;
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      stop();
+      if (received === length) resolve(Buffer.concat(chunks, received).toString('utf8'));
+      else reject(unreadableBody());
+    };
+    // An aborted request closes (and may error) without ending.
+    const onFailure = (): void => {
+      stop();
+      reject(unreadableBody());
+    };
+    const stop = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onFailure);
+      req.off('close', onFailure);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onFailure);
+    req.on('close', onFailure);
+  });
 }
 
+export type Form = Record<string, string>;
+
 /**
- * The form parameters of a token request the fast path may look at: an
- * application/x-www-form-urlencoded UTF-8 body with a Content-Length within the limit. Anything
- * else (another type or charset, chunked, too large) is left unread for the library, which
- * answers it with its own errors. Parsed as the library parses (querystring), so a repeated
- * parameter comes out as an array.
+ * The form parameters of a token-endpoint request the fast path may look at: an
+ * application/x-www-form-urlencoded UTF-8 body with a Content-Length within the limit, every
+ * parameter given once and in `understood`. Anything else (another type or charset, chunked,
+ * too large, a repeated or unknown parameter) is undefined and goes to the library, which
+ * answers it with its own errors; the body, when read, is kept for it. Parsed as the library
+ * parses (querystring).
  */
-export async function readTokenForm(ctx: Context): Promise<querystring.ParsedUrlQuery | undefined> {
+export async function readTokenForm(ctx: Context, understood: ReadonlySet<string>): Promise<Form | undefined> {
   if (ctx.request.type !== 'application/x-www-form-urlencoded') return undefined;
   const charset = ctx.request.charset;
   if (charset && charset.toLowerCase() !== 'utf-8') return undefined;
@@ -46,5 +71,17 @@ export async function readTokenForm(ctx: Context): Promise<querystring.ParsedUrl
   if (length === undefined || length > maxTokenBodyBytes || !ctx.req.readable) return undefined;
   const body = await readExactly(ctx.req, length);
   bodiesReadEarly.set(ctx.req, body);
-  return querystring.parse(body);
+  const form: Form = {};
+  for (const [name, value] of Object.entries(querystring.parse(body))) {
+    if (typeof value !== 'string' || !understood.has(name)) return undefined;
+    form[name] = value;
+  }
+  return form;
+}
+
+/** Headers that ask for something the fast path does not do (CORS, DPoP, client attestation). */
+const otherMechanisms = ['origin', 'dpop', 'oauth-client-attestation', 'oauth-client-attestation-pop'];
+
+export function asksForOtherMechanisms(ctx: Context): boolean {
+  return otherMechanisms.some((header) => ctx.get(header) !== '');
 }
