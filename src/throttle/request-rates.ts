@@ -65,6 +65,8 @@ function createSpentClients() {
     for (const [clientId, until] of spentUntil) if (until <= now) spentUntil.delete(clientId);
   };
   return {
+    /** Whether any client is (or recently was) at its rate: if not, nobody needs looking up. */
+    any: (): boolean => spentUntil.size > 0,
     msLeft(clientId: string): number {
       const until = spentUntil.get(clientId);
       if (until === undefined) return 0;
@@ -108,7 +110,7 @@ export function createTokenRateLimit(throttles: Throttles, onThrottled: OnThrott
     // A client's budget is spent only by requests that authenticated as that client: whoever
     // sends its client_id with a wrong secret must not be able to lock it out. Once spent, the
     // client is refused before authentication, by the id in its Basic header.
-    const claimed = basicClientId(ctx.get('authorization'));
+    const claimed = spent.any() ? basicClientId(ctx.get('authorization')) : undefined;
     const msLeft = claimed ? spent.msLeft(claimed) : 0;
     if (msLeft > 0) {
       onThrottled('token_client');

@@ -1,7 +1,7 @@
-// The body of a token request, read once. The fast path reads it to decide whether it can answer;
-// when it hands the request to oidc-provider, the library parses the same bytes (internals.ts
-// swaps its token-endpoint body reader for one that takes them from here), so a request is never
-// read twice and both see exactly the same parameters.
+// The body of a token or introspection request, read once. A fast path reads it to decide whether
+// it can answer; when it hands the request to oidc-provider, the library parses the same bytes
+// (internals.ts swaps those endpoints' body reader for one that takes them from here), so a
+// request is never read twice and both see exactly the same parameters.
 import querystring from 'node:querystring';
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
@@ -55,18 +55,23 @@ function readExactly(req: IncomingMessage, length: number): Promise<string> {
 
 export type Form = Record<string, string>;
 
+/** How clients send a UTF-8 form (other spellings are the library's to parse). */
+const formContentTypes = new Set([
+  'application/x-www-form-urlencoded',
+  'application/x-www-form-urlencoded;charset=utf-8',
+  'application/x-www-form-urlencoded; charset=utf-8',
+]);
+
 /**
  * The form parameters of a token-endpoint request the fast path may look at: an
- * application/x-www-form-urlencoded UTF-8 body with a Content-Length within the limit, every
+ * application/x-www-form-urlencoded UTF-8 body (`formContentTypes`) with a Content-Length within the limit, every
  * parameter given once and in `understood`. Anything else (another type or charset, chunked,
  * too large, a repeated or unknown parameter) is undefined and goes to the library, which
  * answers it with its own errors; the body, when read, is kept for it. Parsed as the library
  * parses (querystring).
  */
 export async function readTokenForm(ctx: Context, understood: ReadonlySet<string>): Promise<Form | undefined> {
-  if (ctx.request.type !== 'application/x-www-form-urlencoded') return undefined;
-  const charset = ctx.request.charset;
-  if (charset && charset.toLowerCase() !== 'utf-8') return undefined;
+  if (!formContentTypes.has(ctx.get('content-type').toLowerCase())) return undefined;
   const length = ctx.request.length;
   if (length === undefined || length > maxTokenBodyBytes || !ctx.req.readable) return undefined;
   const body = await readExactly(ctx.req, length);
