@@ -19,6 +19,7 @@ import { claims, createFindAccount, scopes } from './config/claims.js';
 import { clientAuthMethods, enabledJWA } from './config/client-auth.js';
 import { features } from './config/features.js';
 import { ttl } from './config/ttl.js';
+import { createCookieSigner } from './config/cookie-signer.js';
 import { createLoadExistingGrant } from './consent-memory.js';
 import { applyProviderPatches, handleStructuredTokens, prepareStructuredTokenEndpoints, prepareFastPathBodies } from './internals.js';
 import type { ResourceAccess } from './resource-access.js';
@@ -74,7 +75,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     findAccount: createFindAccount(deps.catalog),
     jwks: { keys: deps.keys.signingKeys.map((key) => ({ ...key })) },
     cookies: {
-      keys: [...deps.keys.cookieKeys],
+      keys: createCookieSigner(deps.keys.cookieKeys),
       long: { httpOnly: true, sameSite: 'lax' },
       short: { httpOnly: true, sameSite: 'lax' },
     },
