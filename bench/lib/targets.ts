@@ -72,12 +72,20 @@ function nodeArgs(profileDir: string | undefined): string[] {
   return profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
 }
 
-/** The Node flags `npm start` runs Portcullis with (package.json), so the bench runs it the same way. */
-export function startScriptNodeFlags(repoRoot: string): string[] {
+/**
+ * How `npm start` runs Portcullis (package.json): the environment assignments before `node` and
+ * the Node flags, so the bench runs it the same way.
+ */
+export function startScript(repoRoot: string): { env: Record<string, string>; nodeFlags: string[] } {
   const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
   const words = (pkg.scripts?.start ?? '').split(/\s+/);
+  const env: Record<string, string> = {};
+  while (words[0] && /^[A-Z_][A-Z0-9_]*=/.test(words[0])) {
+    const [name, ...value] = words.shift()!.split('=');
+    env[name!] = value.join('=');
+  }
   if (words[0] !== 'node') throw new Error(`package.json "start" must run node, not: ${pkg.scripts?.start}`);
-  return words.slice(1).filter((word) => word.startsWith('--'));
+  return { env, nodeFlags: words.slice(1).filter((word) => word.startsWith('--')) };
 }
 
 async function adminRequest(http: HttpClient, issuer: string, token: string, method: string, pathname: string, body?: unknown) {
@@ -154,7 +162,9 @@ export async function startPortcullis(
   const database = options.stores === 'real' ? await createDatabase(options.pgAdminUrl) : undefined;
   if (database) options.ownDatabase(database);
   const profileDir = options.profile ? path.join(dir, 'cpu-profile') : undefined;
+  const start = startScript(options.repoRoot);
   const env = childEnv({
+    ...start.env,
     PORT: String(port),
     HOST: '127.0.0.1',
     ISSUER: issuer,
@@ -174,7 +184,7 @@ export async function startPortcullis(
     BOOTSTRAP_ADMIN_CLIENT_SECRET: admin.secret,
     ...(database ? { DATABASE_URL: database.url, REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: options.redisPrefix } : {}),
   });
-  const entry = [...startScriptNodeFlags(options.repoRoot), ...(options.useTsx ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'])];
+  const entry = [...start.nodeFlags, ...(options.useTsx ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'])];
   const server = spawnServer({
     name: id,
     command: process.execPath,
