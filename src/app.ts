@@ -3,7 +3,7 @@
 // front of the library's routes (provider.ts installs it first): one Koa context per request,
 // and our routes see the provider that serves them (oidc/serving-provider.ts).
 // Order: host pin → metrics → access log → errors → security headers → token rate limit →
-// fast paths (client credentials, introspection: oidc/fast-path) → our routes (health, metrics,
+// fast paths (client credentials, token exchange, introspection: oidc/fast-path) → our routes (health, metrics,
 // assets, interactions, revocation feed, admin) → the library.
 import compose from 'koa-compose';
 import type { Middleware } from 'koa';
@@ -26,7 +26,10 @@ import { createHealthRoutes } from './http/health.js';
 import { setSecurityHeaders } from './http/security-headers.js';
 import type { Logger } from './log.js';
 import { createAccessTokenSigner } from './oidc/fast-path/access-token-signer.js';
-import { createClientCredentialsFastPath } from './oidc/fast-path/client-credentials.js';
+import { createClientCredentialsGrant } from './oidc/fast-path/client-credentials.js';
+import { createTokenEndpointFastPath } from './oidc/fast-path/token-endpoint.js';
+import { createTokenExchangeGrant } from './oidc/fast-path/token-exchange.js';
+import { tokenExchangeGrantType } from './oidc/grants/token-exchange.js';
 import { createIntrospectionFastPath } from './oidc/fast-path/introspection.js';
 import type { JwtEndpointDeps } from './revocation/jwt-endpoints.js';
 import type { createClientAssertionCheck } from './oidc/config/client-assertions.js';
@@ -45,6 +48,7 @@ export interface AppDeps extends AdminDeps {
   totp: Totp;
   access: ResourceAccess;
   jwtEndpoints: JwtEndpointDeps;
+  tokenExchangeMaxDepth: number;
   checkClientAssertion: ReturnType<typeof createClientAssertionCheck>;
 }
 
@@ -69,6 +73,7 @@ export function createPortcullisMiddleware(deps: AppDeps): Middleware {
     ].flatMap((router) => [router.routes(), router.allowedMethods()]),
   ) as Middleware;
   const fastPathAuthentication = { store: deps.store, checkClientAssertion: deps.checkClientAssertion, clockTolerance };
+  const issuing = { issuer: deps.issuer, signAccessToken: createAccessTokenSigner(deps.keyRing), tokensIssued: deps.metrics.tokensIssued };
   return compose([
     createHostPin(deps.issuer),
     createHttpMetrics(deps.metrics),
@@ -76,13 +81,26 @@ export function createPortcullisMiddleware(deps: AppDeps): Middleware {
     createErrorHandler(deps.log),
     setSecurityHeaders,
     createTokenRateLimit(deps.throttles, (limit) => deps.metrics.throttled.inc({ limit })),
-    createClientCredentialsFastPath({
-      ...fastPathAuthentication,
-      issuer: deps.issuer,
-      access: deps.access,
-      signAccessToken: createAccessTokenSigner(deps.keyRing),
+    createTokenEndpointFastPath({
+      grants: new Map([
+        ['client_credentials', createClientCredentialsGrant({ ...fastPathAuthentication, ...issuing, access: deps.access })],
+        [
+          tokenExchangeGrantType,
+          createTokenExchangeGrant({
+            ...fastPathAuthentication,
+            ...issuing,
+            audit: deps.audit,
+            exchange: {
+              catalog: deps.catalog,
+              access: deps.access,
+              verifyAccessToken: deps.verifyAccessToken,
+              revocations: deps.revocations,
+              maxChainDepth: deps.tokenExchangeMaxDepth,
+            },
+          }),
+        ],
+      ]),
       fastPathRequests: deps.metrics.tokenFastPath,
-      tokensIssued: deps.metrics.tokensIssued,
     }),
     createIntrospectionFastPath({
       ...fastPathAuthentication,

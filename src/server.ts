@@ -100,6 +100,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     });
     const jwtEndpoints: JwtEndpointDeps = { verifyAccessToken, revocations, audit, ...createTokenAccessPolicy(catalog) };
     const frontDoor = createPortcullisMiddleware({
+      tokenExchangeMaxDepth: config.tokenExchangeMaxDepth,
       access,
       jwtEndpoints,
       checkClientAssertion,

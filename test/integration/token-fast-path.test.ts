@@ -12,11 +12,15 @@ import { basicAuth, createAdminApi, getAdminToken, readResponse, ResponseLog, ty
 
 const ordersApi = 'https://api.test/fast-orders';
 const opaqueApi = 'https://api.test/fast-opaque';
+const inventoryApi = 'https://api.test/fast-inventory';
+const shippingApi = 'https://api.test/fast-shipping';
+const exchangeGrant = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const accessTokenType = 'urn:ietf:params:oauth:token-type:access_token';
 const assertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 type Path = 'served' | 'handed_over';
 
-describe(`token endpoint: client-credentials fast path (${storesLabel})`, () => {
+describe(`fast paths: client credentials, token exchange, introspection (${storesLabel})`, () => {
   let env: TestEnvironment;
   let server: TestServer;
   let admin: AdminApi;
@@ -24,6 +28,7 @@ describe(`token endpoint: client-credentials fast path (${storesLabel})`, () => 
   let basicClient: { id: string; secret: string };
   let postClient: { id: string; secret: string };
   let jwtClient: { id: string; key: CryptoKey; kid: string };
+  let inventoryService: { id: string; secret: string };
 
   async function register(metadata: Record<string, unknown>): Promise<Record<string, unknown>> {
     const created = await admin.call('POST', '/clients', { json: { grant_types: ['client_credentials'], ...metadata } });
@@ -117,6 +122,25 @@ describe(`token endpoint: client-credentials fast path (${storesLabel})`, () => 
       jwks: { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }] },
     });
     jwtClient = { id: jwtCreated.client_id as string, key: privateKey, kid };
+
+    // Token exchange: inventory (acting for its API) trades a caller's token for one to shipping.
+    const shipping = await admin.call('POST', '/resources', {
+      json: { identifier: shippingApi, scopes: ['shipping.read', 'shipping.write'], access_token_ttl: 120 },
+    });
+    assert.equal(shipping.status, 201, shipping.text);
+    const inventoryCreated = await register({
+      grant_types: ['client_credentials', exchangeGrant],
+      scope: 'shipping.read shipping.write',
+    });
+    inventoryService = { id: inventoryCreated.client_id as string, secret: inventoryCreated.client_secret as string };
+    const inventory = await admin.call('POST', '/resources', {
+      json: { identifier: inventoryApi, scopes: ['inventory.read'], access_token_ttl: 600, client_id: inventoryService.id },
+    });
+    assert.equal(inventory.status, 201, inventory.text);
+    const updated = await admin.call('PUT', `/clients/${encodeURIComponent(basicClient.id)}`, {
+      json: { grant_types: ['client_credentials'], scope: `${scope} inventory.read` },
+    });
+    assert.equal(updated.status, 200, updated.text);
   });
 
   after(async () => {
@@ -250,6 +274,15 @@ describe(`token endpoint: client-credentials fast path (${storesLabel})`, () => 
     assert.equal(repeated.path, 'handed_over');
     assert.equal(repeated.status, 400, repeated.text);
 
+    // RFC 6749 §2.3.1: Basic credentials are form-URL-encoded; a %-escape is the library's to decode.
+    const escaped = `%${basicClient.secret.charCodeAt(0).toString(16)}${basicClient.secret.slice(1)}`;
+    const encoded = await post(
+      { grant_type: 'client_credentials', resource: ordersApi },
+      { authorization: `Basic ${Buffer.from(`${basicClient.id}:${escaped}`).toString('base64')}` },
+    );
+    assert.equal(encoded.path, 'handed_over');
+    assert.equal(encoded.status, 200, encoded.text);
+
     const withOrigin = await post({ grant_type: 'client_credentials', resource: ordersApi }, { ...basic(), origin: 'https://app.example' });
     // clientBasedCORS (oidc/provider.ts): confidential clients call from servers, not browsers.
     assert.equal(withOrigin.path, 'handed_over');
@@ -341,5 +374,58 @@ describe(`token endpoint: client-credentials fast path (${storesLabel})`, () => 
     const garbage = await introspect({ token: 'a.b.c' }, basic());
     assert.equal(garbage.path, 'served');
     assert.deepEqual(garbage.json, { active: false });
+  });
+
+  it('token exchange of a JWT for a JWT API: served, the same token, response and audit as the library', async () => {
+    const subject = await post({ grant_type: 'client_credentials', resource: inventoryApi }, basic());
+    assert.equal(subject.status, 200, subject.text);
+    const form = {
+      grant_type: exchangeGrant,
+      subject_token: subject.json!.access_token as string,
+      subject_token_type: accessTokenType,
+      resource: shippingApi,
+      scope: 'shipping.read',
+    };
+    const service = basic(inventoryService);
+    const fast = await post(form, service);
+    const library = await post({ ...form, unrelated: 'x' }, service);
+    assert.equal(fast.path, 'served');
+    assert.equal(library.path, 'handed_over');
+    assertSameIssuance(fast, library);
+    assert.equal(fast.json!.issued_token_type, accessTokenType);
+    const claims = decodeJwt(fast.json!.access_token as string);
+    assert.deepEqual(claims.act, { sub: inventoryService.id });
+    assert.equal(claims.sub, basicClient.id);
+    assert.equal(claims.client_id, inventoryService.id);
+    assert.equal(claims.aud, shippingApi);
+    assert.equal(claims.exp! - claims.iat!, 120);
+
+    // Both paths wrote a success record to the audit trail.
+    const events = await admin.call('GET', `/events?type=token_exchange&client_id=${encodeURIComponent(inventoryService.id)}`);
+    assert.equal(events.status, 200, events.text);
+    const records = events.json!.items as { outcome: string; sub: string; details: { target: string; chain: string[] } }[];
+    const successes = records.filter((event) => event.outcome === 'success');
+    assert.equal(successes.length, 2, events.text);
+    assert.deepEqual(successes[0], { ...successes[0], sub: basicClient.id });
+    assert.deepEqual(successes[0]!.details, successes[1]!.details);
+    assert.deepEqual(successes[0]!.details.chain, [inventoryService.id]);
+  });
+
+  it('token exchanges the policy refuses are answered (and audited) by the library', async () => {
+    const subject = await post({ grant_type: 'client_credentials', resource: ordersApi }, basic());
+    const refusals: [Record<string, string>, Record<string, string>, string][] = [
+      // Not addressed to an API the caller acts for.
+      [{ subject_token: subject.json!.access_token as string, resource: shippingApi }, basic(inventoryService), 'invalid_grant'],
+      // A target the caller may not reach.
+      [{ subject_token: (await post({ grant_type: 'client_credentials', resource: inventoryApi }, basic())).json!.access_token as string, resource: ordersApi }, basic(inventoryService), 'invalid_target'],
+      // A client without the grant type (the library's code for it; RFC 6749 §5.2 would say unauthorized_client).
+      [{ subject_token: subject.json!.access_token as string, resource: shippingApi }, basic(), 'invalid_request'],
+    ];
+    for (const [params, headers, error] of refusals) {
+      const answer = await post({ grant_type: exchangeGrant, subject_token_type: accessTokenType, ...params }, headers);
+      assert.equal(answer.path, 'handed_over');
+      assert.equal(answer.status, 400, answer.text);
+      assert.equal(answer.json?.error, error, answer.text);
+    }
   });
 });

@@ -1,4 +1,4 @@
-// Client authentication for the client-credentials fast path (RFC 6749 §2.3, RFC 7523 §2.2):
+// Client authentication for the fast paths (RFC 6749 §2.3, RFC 7523 §2.2):
 // client_secret_basic, client_secret_post and private_key_jwt with inline keys. It answers only
 // "this client, authenticated" or "not for me" (undefined): every refusal, and every form it does
 // not handle (URL-encoded Basic credentials, jwks_uri keys, expiring secrets...), is left to the
@@ -21,6 +21,7 @@ export interface ProviderClient {
   clientAuthMethod: string;
   clientAuthSigningAlg?: string;
   clientSecretExpiresAt?: number;
+  subjectType?: string;
   jwks?: JSONWebKeySet;
   jwksUri?: string;
   grantTypeAllowed(grantType: string): boolean;
@@ -71,7 +72,10 @@ export function presentedCredentials(ctx: Context, form: Form): PresentedCredent
     if (secret !== undefined || assertion !== undefined) return undefined;
     const encoded = basicHeader.exec(authorization)?.[1];
     if (!encoded) return undefined;
-    const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+    const bytes = Buffer.from(encoded, 'base64');
+    // Canonical base64 only: Buffer.from is lenient where the library is strict.
+    if (bytes.toString('base64') !== encoded) return undefined;
+    const decoded = bytes.toString('utf8');
     const colon = decoded.indexOf(':');
     const id = decoded.slice(0, colon);
     const presented = decoded.slice(colon + 1);
@@ -113,17 +117,16 @@ function inlineKeys(client: ProviderClient): JWTVerifyGetKey | undefined {
  * private_key_jwt: the signature by one of the client's registered keys with an allowed
  * asymmetric `alg`, `iss` = `sub` = client_id, `exp` and `jti` present, `nbf`/`exp` within the
  * clock tolerance, then our strict policy (config/client-assertions.ts: `aud`, lifetime, no key
- * references), and last the one-time use of its `jti`. A replayed `jti` is handed on: the
- * library finds it spent too and refuses it.
+ * references). Returns what its one-time use is keyed by; the `jti` is spent by `commit`.
  */
-async function assertionAuthenticates(
+async function verifyAssertion(
   ctx: Context,
   client: ProviderClient,
   assertion: string,
   deps: ClientAuthenticationDeps,
-): Promise<boolean> {
+): Promise<{ jti: string; exp: number } | undefined> {
   const keys = inlineKeys(client);
-  if (!keys) return false;
+  if (!keys) return undefined;
   const algorithms = client.clientAuthSigningAlg ? [client.clientAuthSigningAlg] : enabledJWA.clientAuthSigningAlgValues;
   let verified: Awaited<ReturnType<typeof jwtVerify>>;
   try {
@@ -135,36 +138,53 @@ async function assertionAuthenticates(
       requiredClaims: ['exp', 'jti', 'aud'],
     });
   } catch {
-    return false;
+    return undefined;
   }
   const { payload, protectedHeader } = verified;
-  if (typeof payload.jti !== 'string' || !payload.jti || typeof payload.exp !== 'number') return false;
+  if (typeof payload.jti !== 'string' || !payload.jti || typeof payload.exp !== 'number') return undefined;
   try {
     await deps.checkClientAssertion(ctx as unknown as KoaContextWithOIDC, { ...payload }, { ...protectedHeader }, client);
   } catch {
-    return false;
+    return undefined;
   }
-  return consumeAssertionJti(deps.store, client.clientId, payload.jti, payload.exp + deps.clockTolerance);
+  return { jti: payload.jti, exp: payload.exp };
 }
+
+export interface VerifiedClient {
+  client: ProviderClient;
+  /**
+   * Makes the authentication final: spends a client assertion's `jti` (RFC 7523 §3 item 7), and
+   * is false if it was spent already (a replay, which the library then refuses). Called once the
+   * fast path is sure to answer, so a request it hands on is not left with a spent assertion.
+   */
+  commit(): Promise<boolean>;
+}
+
+const nothingToCommit = async (): Promise<boolean> => true;
 
 /**
  * The client the presented credentials authenticate (allowed `grantType` when one is named), or
- * undefined when the library should decide. Last in a fast path: an assertion's `jti` is spent
- * here, so nothing after it may hand the request on.
+ * undefined when the library should decide.
  */
-export async function authenticateClient(
+export async function verifyClient(
   ctx: Context,
   presented: PresentedCredentials,
   findClient: FindClient,
   deps: ClientAuthenticationDeps,
   grantType?: string,
-): Promise<ProviderClient | undefined> {
+): Promise<VerifiedClient | undefined> {
   const client = await findClient(presented.clientId);
   if (!client || client.clientAuthMethod !== presented.method) return undefined;
   if (grantType !== undefined && !client.grantTypeAllowed(grantType)) return undefined;
   if (presented.secret !== undefined) {
     if (client.clientSecretExpiresAt) return undefined;
-    return (await client.compareClientSecret(presented.secret)) ? client : undefined;
+    return (await client.compareClientSecret(presented.secret)) ? { client, commit: nothingToCommit } : undefined;
   }
-  return presented.assertion !== undefined && (await assertionAuthenticates(ctx, client, presented.assertion, deps)) ? client : undefined;
+  if (presented.assertion === undefined) return undefined;
+  const assertion = await verifyAssertion(ctx, client, presented.assertion, deps);
+  if (!assertion) return undefined;
+  return {
+    client,
+    commit: () => consumeAssertionJti(deps.store, client.clientId, assertion.jti, assertion.exp + deps.clockTolerance),
+  };
 }

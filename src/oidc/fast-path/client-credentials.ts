@@ -11,27 +11,26 @@
 // claims (`jti`, `sub` = `client_id`, `iat`, `exp` = `iat` + the API's TTL, `scope`,
 // `client_id`, `iss`, `aud`; RFC 9068 §2.2), the `at+jwt` header and signing key, the response
 // members (RFC 6749 §5.1) and `Cache-Control: no-store`.
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import type { Counter } from 'prom-client';
 import type { ResourceAccess } from '../resource-access.js';
 import { oidcScopes } from '../scopes.js';
 import {
-  authenticateClient,
   clientAuthenticationParameters,
   findClientIn,
   presentedCredentials,
+  verifyClient,
   type ClientAuthenticationDeps,
 } from './client-authentication.js';
 import type { SignAccessToken } from './access-token-signer.js';
-import { asksForOtherMechanisms, readTokenForm } from './token-form.js';
+import type { FastGrant } from './token-endpoint.js';
+import { onlyUnderstood, type Form } from './token-form.js';
 import { newTokenId } from './token-ids.js';
 
 export interface ClientCredentialsFastPathDeps extends ClientAuthenticationDeps {
   issuer: string;
   access: ResourceAccess;
   signAccessToken: SignAccessToken;
-  /** Counts answered requests ('served') and requests handed to the library ('handed_over'). */
-  fastPathRequests: Counter<'endpoint' | 'outcome'>;
   tokensIssued: Counter<'grant_type'>;
 }
 
@@ -54,52 +53,42 @@ function grantedScope(requested: string | undefined, reachable: readonly string[
   return scopes.every((scope) => !oidcScopes.has(scope) && reachable.includes(scope)) ? scopes.join(' ') : undefined;
 }
 
-export function createClientCredentialsFastPath(deps: ClientCredentialsFastPathDeps) {
-  const served = deps.fastPathRequests.labels({ endpoint: 'token', outcome: 'served' });
-  const handedOver = deps.fastPathRequests.labels({ endpoint: 'token', outcome: 'handed_over' });
+export function createClientCredentialsGrant(deps: ClientCredentialsFastPathDeps): FastGrant {
   const issued = deps.tokensIssued.labels({ grant_type: 'client_credentials' });
 
-  async function answer(ctx: Context): Promise<boolean> {
-    if (asksForOtherMechanisms(ctx)) return false;
-    const form = await readTokenForm(ctx, understood);
-    if (form?.grant_type !== 'client_credentials' || !form.resource) return false;
+  return async function clientCredentialsGrant(ctx: Context, form: Form): Promise<boolean> {
+    if (!form.resource || !onlyUnderstood(form, understood)) return false;
     const presented = presentedCredentials(ctx, form);
     if (!presented) return false;
     const api = await deps.access.find(form.resource);
     if (!api || api.accessTokenFormat !== 'jwt') return false;
-    // Decided before authenticating: once an assertion is verified its `jti` is spent, and the
-    // library must not then see a replay where it would have answered invalid_scope.
     const scope = grantedScope(form.scope, await deps.access.reachableScopes(api, presented.clientId));
     if (!scope) return false;
-    const client = await authenticateClient(ctx, presented, findClientIn(ctx), deps, 'client_credentials');
-    if (!client) return false;
+    const verified = await verifyClient(ctx, presented, findClientIn(ctx), deps, 'client_credentials');
+    if (!verified) return false;
+    const { client } = verified;
+    const iat = Math.floor(Date.now() / 1000);
+    // Signed while the assertion's `jti` is being spent (the Redis round trip), and thrown away
+    // unless that succeeds. Last step: nothing after the commit may hand the request on.
+    const [committed, accessToken] = await Promise.all([
+      verified.commit(),
+      deps.signAccessToken({
+        jti: newTokenId(),
+        sub: client.clientId,
+        iat,
+        exp: iat + api.accessTokenTtl,
+        scope,
+        client_id: client.clientId,
+        iss: deps.issuer,
+        aud: api.identifier,
+      }),
+    ]);
+    if (!committed) return false;
     // Whoever authenticated counts against the per-client rate (throttle/request-rates.ts).
     ctx.state.authenticatedClientId = client.clientId;
-
-    const iat = Math.floor(Date.now() / 1000);
-    const accessToken = await deps.signAccessToken({
-      jti: newTokenId(),
-      sub: client.clientId,
-      iat,
-      exp: iat + api.accessTokenTtl,
-      scope,
-      client_id: client.clientId,
-      iss: deps.issuer,
-      aud: api.identifier,
-    });
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { access_token: accessToken, expires_in: api.accessTokenTtl, scope, token_type: 'Bearer' };
+    issued.inc();
     return true;
-  }
-
-  return async function clientCredentialsFastPath(ctx: Context, next: Next): Promise<void> {
-    if (ctx.method !== 'POST' || ctx.path !== '/token') return next();
-    if (await answer(ctx)) {
-      served.inc();
-      issued.inc();
-      return;
-    }
-    handedOver.inc();
-    return next();
   };
 }

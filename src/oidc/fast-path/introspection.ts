@@ -8,13 +8,13 @@ import type { Counter } from 'prom-client';
 import { introspectJwt, type JwtEndpointDeps } from '../../revocation/jwt-endpoints.js';
 import { looksLikeJwt } from '../../revocation/access-tokens.js';
 import {
-  authenticateClient,
   clientAuthenticationParameters,
   findClientIn,
   presentedCredentials,
+  verifyClient,
   type ClientAuthenticationDeps,
 } from './client-authentication.js';
-import { asksForOtherMechanisms, readTokenForm } from './token-form.js';
+import { asksForOtherMechanisms, onlyUnderstood, readTokenForm } from './token-form.js';
 
 export interface IntrospectionFastPathDeps extends ClientAuthenticationDeps {
   jwtEndpoints: JwtEndpointDeps;
@@ -31,13 +31,15 @@ export function createIntrospectionFastPath(deps: IntrospectionFastPathDeps) {
 
   async function answer(ctx: Context): Promise<boolean> {
     if (asksForOtherMechanisms(ctx)) return false;
-    const form = await readTokenForm(ctx, understood);
+    const form = await readTokenForm(ctx);
+    if (!form?.token || !onlyUnderstood(form, understood) || !looksLikeJwt(form.token)) return false;
     // A hint other than access_token is the library's to interpret (RFC 7662 §2.1).
-    if (!form?.token || !looksLikeJwt(form.token) || (form.token_type_hint ?? 'access_token') !== 'access_token') return false;
+    if ((form.token_type_hint ?? 'access_token') !== 'access_token') return false;
     const presented = presentedCredentials(ctx, form);
     if (!presented) return false;
-    const client = await authenticateClient(ctx, presented, findClientIn(ctx), deps);
-    if (!client) return false;
+    const verified = await verifyClient(ctx, presented, findClientIn(ctx), deps);
+    if (!verified || !(await verified.commit())) return false;
+    const { client } = verified;
     // Whoever authenticated counts against the per-client rate (throttle/request-rates.ts).
     ctx.state.authenticatedClientId = client.clientId;
     const body = await introspectJwt(deps.jwtEndpoints, client.clientId, form.token);

@@ -64,13 +64,12 @@ const formContentTypes = new Set([
 
 /**
  * The form parameters of a token-endpoint request the fast path may look at: an
- * application/x-www-form-urlencoded UTF-8 body (`formContentTypes`) with a Content-Length within the limit, every
- * parameter given once and in `understood`. Anything else (another type or charset, chunked,
- * too large, a repeated or unknown parameter) is undefined and goes to the library, which
- * answers it with its own errors; the body, when read, is kept for it. Parsed as the library
- * parses (querystring).
+ * application/x-www-form-urlencoded UTF-8 body (`formContentTypes`) with a Content-Length within
+ * the limit, every parameter given once. Anything else (another type or charset, chunked, too
+ * large, a repeated parameter) is undefined and goes to the library, which answers it with its
+ * own errors; the body, when read, is kept for it. Parsed as the library parses (querystring).
  */
-export async function readTokenForm(ctx: Context, understood: ReadonlySet<string>): Promise<Form | undefined> {
+export async function readTokenForm(ctx: Context): Promise<Form | undefined> {
   if (!formContentTypes.has(ctx.get('content-type').toLowerCase())) return undefined;
   const length = ctx.request.length;
   if (length === undefined || length > maxTokenBodyBytes || !ctx.req.readable) return undefined;
@@ -78,10 +77,16 @@ export async function readTokenForm(ctx: Context, understood: ReadonlySet<string
   bodiesReadEarly.set(ctx.req, body);
   const form: Form = {};
   for (const [name, value] of Object.entries(querystring.parse(body))) {
-    if (typeof value !== 'string' || !understood.has(name)) return undefined;
+    if (typeof value !== 'string') return undefined;
     form[name] = value;
   }
   return form;
+}
+
+/** True when the form has no parameter outside `understood` (anything else is the library's). */
+export function onlyUnderstood(form: Form, understood: ReadonlySet<string>): boolean {
+  for (const name in form) if (!understood.has(name)) return false;
+  return true;
 }
 
 /** Headers that ask for something the fast path does not do (CORS, DPoP, client attestation). */

@@ -14,12 +14,13 @@ import type { ResourceAccess } from '../resource-access.js';
 import { accessTokenSigningAlg } from '../config/resource-indicators.js';
 import { setDelegationClaims } from '../config/extra-token-claims.js';
 import { splitScope } from '../scopes.js';
-import { addActor, chainDepth, chainOf } from './delegation.js';
-import { readPresentedToken, refused, tokenTypes, type PresentedTokenDeps } from './presented-token.js';
+import { addActor, chainDepth, chainOf, type ActClaim } from './delegation.js';
+import { readPresentedToken, refused, tokenTypes, type PresentedToken, type PresentedTokenDeps } from './presented-token.js';
 
 export const tokenExchangeGrantType = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
-const parameters = [
+/** The parameters of an exchange request (RFC 8693 §2.1). */
+export const tokenExchangeParameters = [
   'subject_token',
   'subject_token_type',
   'actor_token',
@@ -37,7 +38,7 @@ export interface TokenExchangeDeps extends PresentedTokenDeps {
   maxChainDepth: number;
 }
 
-type Params = Record<string, string | string[] | undefined>;
+export type Params = Record<string, string | string[] | undefined>;
 
 function single(params: Params, name: string): string | undefined {
   const value = params[name];
@@ -79,119 +80,158 @@ function grantedScopes(requested: string[], reachable: string[], api: ResourceRe
   return requested.length ? [...new Set(requested)] : reachable;
 }
 
+export interface ExchangeCaller {
+  clientId: string;
+  clientAuthMethod?: string | undefined;
+}
+
+/** What an allowed exchange issues: a token for `api` with `scope`, living `lifetime` seconds. */
+export interface ExchangeDecision {
+  api: ResourceRecord;
+  scope: string;
+  lifetime: number;
+  subject: PresentedToken;
+  act: ActClaim;
+}
+
+/**
+ * The policy of an exchange requested by an authenticated `caller`: throws the OAuth error that
+ * refuses it, or says what to issue. Reads only (tokens, revocation state, the catalog), so the
+ * fast path (oidc/fast-path/token-exchange.ts) can ask before it commits to anything.
+ */
+export async function decideTokenExchange(
+  deps: Omit<TokenExchangeDeps, 'audit'>,
+  caller: ExchangeCaller,
+  params: Params,
+  /** Told the subject once its token is read, so a later refusal can name it in the audit trail. */
+  onSubject: (sub: string) => void = () => {},
+): Promise<ExchangeDecision> {
+  // RFC 8693 §2.1 leaves client authentication to policy; ours requires it.
+  if (caller.clientAuthMethod === 'none') {
+    throw new errors.UnauthorizedClient('token exchange requires an authenticated client');
+  }
+  const requestedType = single(params, 'requested_token_type');
+  if (requestedType && requestedType !== tokenTypes.accessToken && requestedType !== tokenTypes.jwt) {
+    throw new errors.InvalidRequest(`requested_token_type must be ${tokenTypes.accessToken} or ${tokenTypes.jwt}`);
+  }
+  const subject = await readPresentedToken(deps, required(params, 'subject_token'), required(params, 'subject_token_type'), 'subject_token');
+  onSubject(subject.sub);
+
+  // A service may only trade tokens addressed to an API it acts for.
+  const addressedToCaller = await Promise.all(
+    subject.audiences.map(async (audience) => (await deps.catalog.findResource(audience))?.clientId === caller.clientId),
+  );
+  if (!addressedToCaller.includes(true)) {
+    throw refused('subject_token is not addressed to an API this client acts for');
+  }
+
+  const actorToken = single(params, 'actor_token');
+  const actorTokenType = single(params, 'actor_token_type');
+  if ((actorToken === undefined) !== (actorTokenType === undefined)) {
+    throw new errors.InvalidRequest('actor_token and actor_token_type go together');
+  }
+  let actor = caller.clientId;
+  if (actorToken) {
+    const presented = await readPresentedToken(deps, actorToken, actorTokenType!, 'actor_token');
+    const belongsToCaller = presented.clientId === caller.clientId && presented.sub === caller.clientId;
+    const allowedBySubject = subject.mayAct?.sub === presented.sub;
+    if (!belongsToCaller && !allowedBySubject) {
+      throw refused('actor_token belongs neither to the client nor to an actor the subject allows (may_act)');
+    }
+    actor = presented.sub;
+  }
+
+  const act = addActor(actor, subject.act);
+  if (chainDepth(act) > deps.maxChainDepth) {
+    throw refused(`the delegation chain would be deeper than ${deps.maxChainDepth}`);
+  }
+
+  const api = await resolveTarget(deps.catalog, params);
+  const scopes = grantedScopes(splitScope(single(params, 'scope')), await deps.access.reachableScopes(api, caller.clientId), api);
+
+  const lifetime = Math.min(api.accessTokenTtl, subject.exp - Math.floor(Date.now() / 1000));
+  if (lifetime <= 0) throw refused('subject_token is expired');
+  return { api, scope: scopes.join(' '), lifetime, subject, act };
+}
+
+/** The audit record of a successful exchange (the same from either path). */
+export function recordExchange(audit: Audit, caller: string, decision: ExchangeDecision): Promise<void> {
+  return audit.record({
+    type: 'token_exchange',
+    outcome: 'success',
+    clientId: caller,
+    sub: decision.subject.sub,
+    details: { target: decision.api.identifier, scope: decision.scope, chain: chainOf(decision.act) },
+  });
+}
+
+/** The RFC 8693 §2.2.1 response. */
+export function exchangeResponse(accessToken: string, decision: ExchangeDecision): Record<string, unknown> {
+  return {
+    access_token: accessToken,
+    issued_token_type: tokenTypes.accessToken,
+    token_type: 'Bearer',
+    expires_in: decision.lifetime,
+    scope: decision.scope,
+  };
+}
+
 export function registerTokenExchange(provider: Provider, deps: TokenExchangeDeps): void {
   async function exchangeToken(ctx: KoaContextWithOIDC): Promise<void> {
     const params = ctx.oidc.params as Params;
-    const caller = ctx.oidc.client!.clientId;
-    const audit = (outcome: 'success' | 'failure', details: Record<string, unknown>, sub?: string) =>
-      deps.audit.record({ type: 'token_exchange', outcome, clientId: caller, sub, details });
-
-    let subjectSub: string | undefined;
+    const caller = ctx.oidc.client!;
+    let decision: ExchangeDecision;
+    let sub: string | undefined;
     try {
-      // RFC 8693 §2.1 leaves client authentication to policy; ours requires it.
-      if (ctx.oidc.client!.clientAuthMethod === 'none') {
-        throw new errors.UnauthorizedClient('token exchange requires an authenticated client');
-      }
-      const requestedType = single(params, 'requested_token_type');
-      if (requestedType && requestedType !== tokenTypes.accessToken && requestedType !== tokenTypes.jwt) {
-        throw new errors.InvalidRequest(`requested_token_type must be ${tokenTypes.accessToken} or ${tokenTypes.jwt}`);
-      }
-      const subject = await readPresentedToken(
-        deps,
-        required(params, 'subject_token'),
-        required(params, 'subject_token_type'),
-        'subject_token',
-      );
-      subjectSub = subject.sub;
-
-      // A service may only trade tokens addressed to an API it acts for.
-      const addressedToCaller = await Promise.all(
-        subject.audiences.map(async (audience) => (await deps.catalog.findResource(audience))?.clientId === caller),
-      );
-      if (!addressedToCaller.includes(true)) {
-        throw refused('subject_token is not addressed to an API this client acts for');
-      }
-
-      const actorToken = single(params, 'actor_token');
-      const actorTokenType = single(params, 'actor_token_type');
-      if ((actorToken === undefined) !== (actorTokenType === undefined)) {
-        throw new errors.InvalidRequest('actor_token and actor_token_type go together');
-      }
-      let actor = caller;
-      if (actorToken) {
-        const presented = await readPresentedToken(deps, actorToken, actorTokenType!, 'actor_token');
-        const belongsToCaller = presented.clientId === caller && presented.sub === caller;
-        const allowedBySubject = subject.mayAct?.sub === presented.sub;
-        if (!belongsToCaller && !allowedBySubject) {
-          throw refused('actor_token belongs neither to the client nor to an actor the subject allows (may_act)');
-        }
-        actor = presented.sub;
-      }
-
-      const act = addActor(actor, subject.act);
-      if (chainDepth(act) > deps.maxChainDepth) {
-        throw refused(`the delegation chain would be deeper than ${deps.maxChainDepth}`);
-      }
-
-      const api = await resolveTarget(deps.catalog, params);
-      const scopes = grantedScopes(splitScope(single(params, 'scope')), await deps.access.reachableScopes(api, caller), api);
-
-      const now = Math.floor(Date.now() / 1000);
-      const lifetime = Math.min(api.accessTokenTtl, subject.exp - now);
-      if (lifetime <= 0) throw refused('subject_token is expired');
-
-      const { Grant, AccessToken, ResourceServer } = provider as unknown as {
-        Grant: new (init: { accountId: string; clientId: string }) => {
-          addResourceScope(resource: string, scope: string): void;
-          save(ttl: number): Promise<string>;
-        };
-        AccessToken: new (init: Record<string, unknown>) => { save(): Promise<string>; resourceServer: unknown; expiration: number };
-        ResourceServer: new (identifier: string, info: Record<string, unknown>) => unknown;
-      };
-      // A JWT is checked offline and needs no stored grant: it carries the subject token's grant
-      // (`gid`), so revoking that grant (a replayed refresh token, an admin revocation) revokes
-      // what was exchanged from it too. An opaque token is looked up with its grant on every use
-      // (the library checks it), so it gets a grant record of its own.
-      let grantId = subject.grantId;
-      if (api.accessTokenFormat !== 'jwt') {
-        const grant = new Grant({ accountId: subject.sub, clientId: caller });
-        grant.addResourceScope(api.identifier, scopes.join(' '));
-        grantId = await grant.save(lifetime);
-      }
-
-      const token = new AccessToken({
-        accountId: subject.sub,
-        client: ctx.oidc.client,
-        grantId,
-        gty: 'token_exchange',
-        scope: scopes.join(' '),
-      });
-      token.resourceServer = new ResourceServer(api.identifier, {
-        audience: api.identifier,
-        scope: api.scopes.join(' '),
-        accessTokenTTL: lifetime,
-        accessTokenFormat: api.accessTokenFormat,
-        ...(api.accessTokenFormat === 'jwt' ? { jwt: { sign: { alg: accessTokenSigningAlg } } } : {}),
-      });
-      setDelegationClaims(token, { act });
-      ctx.oidc.entity('AccessToken', token);
-      const value = await token.save();
-
-      await audit('success', { target: api.identifier, scope: scopes.join(' '), chain: chainOf(act) }, subject.sub);
-      ctx.body = {
-        access_token: value,
-        issued_token_type: tokenTypes.accessToken,
-        token_type: 'Bearer',
-        expires_in: token.expiration,
-        scope: scopes.join(' '),
-      };
+      decision = await decideTokenExchange(deps, caller, params, (subject) => (sub = subject));
     } catch (error) {
       if (error instanceof errors.OIDCProviderError) {
-        await audit('failure', { reason: error.error_description ?? error.message, error: error.error }, subjectSub);
+        await deps.audit.record({
+          type: 'token_exchange',
+          outcome: 'failure',
+          clientId: caller.clientId,
+          sub,
+          details: { reason: error.error_description ?? error.message, error: error.error },
+        });
       }
       throw error;
     }
+    const { api, scope, lifetime, subject, act } = decision;
+
+    const { Grant, AccessToken, ResourceServer } = provider as unknown as {
+      Grant: new (init: { accountId: string; clientId: string }) => {
+        addResourceScope(resource: string, scope: string): void;
+        save(ttl: number): Promise<string>;
+      };
+      AccessToken: new (init: Record<string, unknown>) => { save(): Promise<string>; resourceServer: unknown; expiration: number };
+      ResourceServer: new (identifier: string, info: Record<string, unknown>) => unknown;
+    };
+    // A JWT is checked offline and needs no stored grant: it carries the subject token's grant
+    // (`gid`), so revoking that grant (a replayed refresh token, an admin revocation) revokes
+    // what was exchanged from it too. An opaque token is looked up with its grant on every use
+    // (the library checks it), so it gets a grant record of its own.
+    let grantId = subject.grantId;
+    if (api.accessTokenFormat !== 'jwt') {
+      const grant = new Grant({ accountId: subject.sub, clientId: caller.clientId });
+      grant.addResourceScope(api.identifier, scope);
+      grantId = await grant.save(lifetime);
+    }
+
+    const token = new AccessToken({ accountId: subject.sub, client: caller, grantId, gty: 'token_exchange', scope });
+    token.resourceServer = new ResourceServer(api.identifier, {
+      audience: api.identifier,
+      scope: api.scopes.join(' '),
+      accessTokenTTL: lifetime,
+      accessTokenFormat: api.accessTokenFormat,
+      ...(api.accessTokenFormat === 'jwt' ? { jwt: { sign: { alg: accessTokenSigningAlg } } } : {}),
+    });
+    setDelegationClaims(token, { act });
+    ctx.oidc.entity('AccessToken', token);
+    const value = await token.save();
+
+    await recordExchange(deps.audit, caller.clientId, decision);
+    ctx.body = exchangeResponse(value, decision);
   }
 
-  provider.registerGrantType(tokenExchangeGrantType, exchangeToken, parameters, ['audience', 'resource']);
+  provider.registerGrantType(tokenExchangeGrantType, exchangeToken, tokenExchangeParameters, ['audience', 'resource']);
 }

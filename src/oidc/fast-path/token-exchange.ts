@@ -1,0 +1,95 @@
+// The token-exchange fast path (RFC 8693): a service trading a JWT for a JWT addressed to the
+// next API, the request on every hop of a call chain, is answered here, in front of
+// oidc-provider. The policy is the one the library-side grant applies (grants/token-exchange.ts
+// `decideTokenExchange`), asked after the caller's credentials are verified and before its
+// assertion is spent; the token is the one the library would sign (claims of
+// lib/models/formats/jwt.js with `act` and `gid` from config/extra-token-claims.ts first), and the
+// audit record and response are the same functions'. A refusal, an opaque subject, actor or
+// target, a pairwise client or anything else unusual goes to the library as it came, which
+// decides it from scratch (and records a refusal in the audit trail).
+import type { Context } from 'koa';
+import { errors } from 'oidc-provider';
+import type { Counter } from 'prom-client';
+import type { Audit } from '../../audit/audit.js';
+import { looksLikeJwt } from '../../revocation/access-tokens.js';
+import {
+  decideTokenExchange,
+  exchangeResponse,
+  recordExchange,
+  tokenExchangeGrantType,
+  tokenExchangeParameters,
+  type ExchangeDecision,
+  type TokenExchangeDeps,
+} from '../grants/token-exchange.js';
+import { servingProvider } from '../serving-provider.js';
+import type { SignAccessToken } from './access-token-signer.js';
+import {
+  clientAuthenticationParameters,
+  findClientIn,
+  presentedCredentials,
+  verifyClient,
+  type ClientAuthenticationDeps,
+} from './client-authentication.js';
+import type { FastGrant } from './token-endpoint.js';
+import { onlyUnderstood, type Form } from './token-form.js';
+import { newTokenId } from './token-ids.js';
+
+export interface TokenExchangeFastPathDeps extends ClientAuthenticationDeps {
+  issuer: string;
+  exchange: Omit<TokenExchangeDeps, 'audit' | 'provider'>;
+  audit: Audit;
+  signAccessToken: SignAccessToken;
+  tokensIssued: Counter<'grant_type'>;
+}
+
+const understood = new Set(['grant_type', ...tokenExchangeParameters, ...clientAuthenticationParameters]);
+
+export function createTokenExchangeGrant(deps: TokenExchangeFastPathDeps): FastGrant {
+  const issued = deps.tokensIssued.labels({ grant_type: tokenExchangeGrantType });
+
+  return async function tokenExchangeGrant(ctx: Context, form: Form): Promise<boolean> {
+    if (!onlyUnderstood(form, understood)) return false;
+    // Opaque subject or actor tokens are looked up through the library's models: its path.
+    if (!form.subject_token || !looksLikeJwt(form.subject_token)) return false;
+    if (form.actor_token !== undefined && !looksLikeJwt(form.actor_token)) return false;
+    const presented = presentedCredentials(ctx, form);
+    if (!presented) return false;
+    const verified = await verifyClient(ctx, presented, findClientIn(ctx), deps, tokenExchangeGrantType);
+    // The library would give a pairwise client a pairwise `sub` (lib/models/formats/jwt.js).
+    if (!verified || verified.client.subjectType === 'pairwise') return false;
+    const { client } = verified;
+    let decision: ExchangeDecision;
+    try {
+      decision = await decideTokenExchange({ ...deps.exchange, provider: servingProvider(ctx) }, client, form);
+    } catch (error) {
+      if (error instanceof errors.OIDCProviderError) return false;
+      throw error;
+    }
+    if (decision.api.accessTokenFormat !== 'jwt') return false;
+    const iat = Math.floor(Date.now() / 1000);
+    // Signed while the caller's assertion is being spent, and thrown away unless that succeeds.
+    const [committed, accessToken] = await Promise.all([
+      verified.commit(),
+      deps.signAccessToken({
+        act: decision.act,
+        ...(decision.subject.grantId ? { gid: decision.subject.grantId } : {}),
+        jti: newTokenId(),
+        sub: decision.subject.sub,
+        iat,
+        exp: iat + decision.lifetime,
+        scope: decision.scope,
+        client_id: client.clientId,
+        iss: deps.issuer,
+        aud: decision.api.identifier,
+      }),
+    ]);
+    if (!committed) return false;
+    // Whoever authenticated counts against the per-client rate (throttle/request-rates.ts).
+    ctx.state.authenticatedClientId = client.clientId;
+    await recordExchange(deps.audit, client.clientId, decision);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = exchangeResponse(accessToken, decision);
+    issued.inc();
+    return true;
+  };
+}
