@@ -28,6 +28,7 @@ import type { Logger } from './log.js';
 import { createAccessTokenSigner } from './oidc/fast-path/access-token-signer.js';
 import { createClientCredentialsGrant } from './oidc/fast-path/client-credentials.js';
 import { createTokenEndpointFastPath } from './oidc/fast-path/token-endpoint.js';
+import type { FastAnswer } from './oidc/fast-path/fast-path.js';
 import { createTokenExchangeGrant } from './oidc/fast-path/token-exchange.js';
 import { tokenExchangeGrantType } from './oidc/grants/token-exchange.js';
 import { createIntrospectionFastPath } from './oidc/fast-path/introspection.js';
@@ -81,8 +82,8 @@ export function createPortcullisMiddleware(deps: AppDeps): Middleware {
     createErrorHandler(deps.log),
     setSecurityHeaders,
     createTokenRateLimit(deps.throttles, (limit) => deps.metrics.throttled.inc({ limit })),
-    createTokenEndpointFastPath({
-      grants: new Map([
+    createTokenEndpointFastPath(
+      new Map<string, FastAnswer>([
         ['client_credentials', createClientCredentialsGrant({ ...fastPathAuthentication, ...issuing, access: deps.access })],
         [
           tokenExchangeGrantType,
@@ -100,8 +101,8 @@ export function createPortcullisMiddleware(deps: AppDeps): Middleware {
           }),
         ],
       ]),
-      fastPathRequests: deps.metrics.tokenFastPath,
-    }),
+      deps.metrics.tokenFastPath,
+    ),
     createIntrospectionFastPath({
       ...fastPathAuthentication,
       jwtEndpoints: deps.jwtEndpoints,

@@ -44,7 +44,7 @@ const assertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 export const clientAuthenticationParameters = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'];
 
 /** Clients as the provider serving this request sees them (memoised per catalog record: internals.ts). */
-export function findClientIn(ctx: Context): FindClient {
+function findClientIn(ctx: Context): FindClient {
   const { Client } = servingProvider(ctx) as unknown as { Client: { find(id: string): Promise<ProviderClient | undefined> } };
   return (clientId) => Client.find(clientId);
 }
@@ -57,7 +57,7 @@ export function findClientIn(ctx: Context): FindClient {
 const unreserved = /^[A-Za-z0-9._~-]+$/;
 const basicHeader = /^Basic ([A-Za-z0-9+/]+={0,2})$/;
 
-export interface PresentedCredentials {
+interface PresentedCredentials {
   clientId: string;
   method: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
   secret?: string;
@@ -65,7 +65,7 @@ export interface PresentedCredentials {
 }
 
 /** Exactly one mechanism, in one of the forms handled here (the library refuses two). */
-export function presentedCredentials(ctx: Context, form: Form): PresentedCredentials | undefined {
+function presentedCredentials(ctx: Context, form: Form): PresentedCredentials | undefined {
   const authorization = ctx.get('authorization');
   const { client_id: clientId, client_secret: secret, client_assertion: assertion } = form;
   if (authorization) {
@@ -166,7 +166,7 @@ const nothingToCommit = async (): Promise<boolean> => true;
  * The client the presented credentials authenticate (allowed `grantType` when one is named), or
  * undefined when the library should decide.
  */
-export async function verifyClient(
+async function verifyClient(
   ctx: Context,
   presented: PresentedCredentials,
   findClient: FindClient,
@@ -187,4 +187,20 @@ export async function verifyClient(
     client,
     commit: () => consumeAssertionJti(deps.store, client.clientId, assertion.jti, assertion.exp + deps.clockTolerance),
   };
+}
+
+/** The client id the form's credentials name (not yet verified), if they are of a handled form. */
+export function claimedClientId(ctx: Context, form: Form): string | undefined {
+  return presentedCredentials(ctx, form)?.clientId;
+}
+
+/** The client a token-endpoint form authenticates, as verifyClient says (presentedCredentials first). */
+export async function verifyFormClient(
+  ctx: Context,
+  form: Form,
+  deps: ClientAuthenticationDeps,
+  grantType?: string,
+): Promise<VerifiedClient | undefined> {
+  const presented = presentedCredentials(ctx, form);
+  return presented && verifyClient(ctx, presented, findClientIn(ctx), deps, grantType);
 }

@@ -15,15 +15,9 @@ import type { Context } from 'koa';
 import type { Counter } from 'prom-client';
 import type { ResourceAccess } from '../resource-access.js';
 import { oidcScopes } from '../scopes.js';
-import {
-  clientAuthenticationParameters,
-  findClientIn,
-  presentedCredentials,
-  verifyClient,
-  type ClientAuthenticationDeps,
-} from './client-authentication.js';
+import { clientAuthenticationParameters, verifyFormClient, type ClientAuthenticationDeps } from './client-authentication.js';
 import type { SignAccessToken } from './access-token-signer.js';
-import type { FastGrant } from './token-endpoint.js';
+import type { FastAnswer } from './fast-path.js';
 import { onlyUnderstood, type Form } from './token-form.js';
 import { newTokenId } from './token-ids.js';
 
@@ -53,20 +47,18 @@ function grantedScope(requested: string | undefined, reachable: readonly string[
   return scopes.every((scope) => !oidcScopes.has(scope) && reachable.includes(scope)) ? scopes.join(' ') : undefined;
 }
 
-export function createClientCredentialsGrant(deps: ClientCredentialsFastPathDeps): FastGrant {
+export function createClientCredentialsGrant(deps: ClientCredentialsFastPathDeps): FastAnswer {
   const issued = deps.tokensIssued.labels({ grant_type: 'client_credentials' });
 
   return async function clientCredentialsGrant(ctx: Context, form: Form): Promise<boolean> {
     if (!form.resource || !onlyUnderstood(form, understood)) return false;
-    const presented = presentedCredentials(ctx, form);
-    if (!presented) return false;
-    const api = await deps.access.find(form.resource);
-    if (!api || api.accessTokenFormat !== 'jwt') return false;
-    const scope = grantedScope(form.scope, await deps.access.reachableScopes(api, presented.clientId));
-    if (!scope) return false;
-    const verified = await verifyClient(ctx, presented, findClientIn(ctx), deps, 'client_credentials');
+    const verified = await verifyFormClient(ctx, form, deps, 'client_credentials');
     if (!verified) return false;
     const { client } = verified;
+    const api = await deps.access.find(form.resource);
+    if (!api || api.accessTokenFormat !== 'jwt') return false;
+    const scope = grantedScope(form.scope, await deps.access.reachableScopes(api, client.clientId));
+    if (!scope) return false;
     const iat = Math.floor(Date.now() / 1000);
     // Signed while the assertion's `jti` is being spent (the Redis round trip), and thrown away
     // unless that succeeds. Last step: nothing after the commit may hand the request on.

@@ -18,19 +18,12 @@ import {
   recordExchange,
   tokenExchangeGrantType,
   tokenExchangeParameters,
-  type ExchangeDecision,
   type TokenExchangeDeps,
 } from '../grants/token-exchange.js';
 import { servingProvider } from '../serving-provider.js';
 import type { SignAccessToken } from './access-token-signer.js';
-import {
-  clientAuthenticationParameters,
-  findClientIn,
-  presentedCredentials,
-  verifyClient,
-  type ClientAuthenticationDeps,
-} from './client-authentication.js';
-import type { FastGrant } from './token-endpoint.js';
+import { claimedClientId, clientAuthenticationParameters, verifyFormClient, type ClientAuthenticationDeps } from './client-authentication.js';
+import type { FastAnswer } from './fast-path.js';
 import { onlyUnderstood, type Form } from './token-form.js';
 import { newTokenId } from './token-ids.js';
 
@@ -44,7 +37,13 @@ export interface TokenExchangeFastPathDeps extends ClientAuthenticationDeps {
 
 const understood = new Set(['grant_type', ...tokenExchangeParameters, ...clientAuthenticationParameters]);
 
-export function createTokenExchangeGrant(deps: TokenExchangeFastPathDeps): FastGrant {
+/** A refusal is the library's to answer (and to record in the audit trail); anything else is an error. */
+function declineRefusals(error: unknown): undefined {
+  if (error instanceof errors.OIDCProviderError) return undefined;
+  throw error;
+}
+
+export function createTokenExchangeGrant(deps: TokenExchangeFastPathDeps): FastAnswer {
   const issued = deps.tokensIssued.labels({ grant_type: tokenExchangeGrantType });
 
   return async function tokenExchangeGrant(ctx: Context, form: Form): Promise<boolean> {
@@ -52,20 +51,18 @@ export function createTokenExchangeGrant(deps: TokenExchangeFastPathDeps): FastG
     // Opaque subject or actor tokens are looked up through the library's models: its path.
     if (!form.subject_token || !looksLikeJwt(form.subject_token)) return false;
     if (form.actor_token !== undefined && !looksLikeJwt(form.actor_token)) return false;
-    const presented = presentedCredentials(ctx, form);
-    if (!presented) return false;
-    const verified = await verifyClient(ctx, presented, findClientIn(ctx), deps, tokenExchangeGrantType);
+    const caller = claimedClientId(ctx, form);
+    if (!caller) return false;
+    // The policy only reads, so it is asked for the named caller while its credentials are being
+    // verified (both wait on other threads and stores); the answer counts only if they are.
+    const [verified, decision] = await Promise.all([
+      verifyFormClient(ctx, form, deps, tokenExchangeGrantType),
+      decideTokenExchange({ ...deps.exchange, provider: servingProvider(ctx) }, { clientId: caller }, form).catch(declineRefusals),
+    ]);
     // The library would give a pairwise client a pairwise `sub` (lib/models/formats/jwt.js).
-    if (!verified || verified.client.subjectType === 'pairwise') return false;
+    if (!verified || verified.client.clientId !== caller || verified.client.subjectType === 'pairwise') return false;
+    if (!decision || decision.api.accessTokenFormat !== 'jwt') return false;
     const { client } = verified;
-    let decision: ExchangeDecision;
-    try {
-      decision = await decideTokenExchange({ ...deps.exchange, provider: servingProvider(ctx) }, client, form);
-    } catch (error) {
-      if (error instanceof errors.OIDCProviderError) return false;
-      throw error;
-    }
-    if (decision.api.accessTokenFormat !== 'jwt') return false;
     const iat = Math.floor(Date.now() / 1000);
     // Signed while the caller's assertion is being spent, and thrown away unless that succeeds.
     const [committed, accessToken] = await Promise.all([
