@@ -3,8 +3,8 @@
 // front of the library's routes (provider.ts installs it first): one Koa context per request,
 // and our routes see the provider that serves them (oidc/serving-provider.ts).
 // Order: host pin → metrics → access log → errors → security headers → token rate limit →
-// fast paths (client credentials, token exchange, introspection: oidc/fast-path) → our routes (health, metrics,
-// assets, interactions, revocation feed, admin) → the library.
+// fast paths (client credentials, token exchange, introspection: oidc/fast-path) → our routes
+// (health, metrics, assets, interactions, revocation feed, admin) → the library.
 import compose from 'koa-compose';
 import type { Middleware } from 'koa';
 import { createAdminRouter, type AdminDeps } from './admin/router.js';

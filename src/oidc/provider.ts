@@ -67,8 +67,7 @@ function allowPrivateAddresses(url: string | URL, options: RequestInit & { dispa
 
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, views } = deps;
-  const { jwtEndpoints } = deps;
-  const { access } = deps;
+  const { access, jwtEndpoints } = deps;
   const configuration = {
     adapter: createAdapterFactory({ store: deps.store, catalog: deps.catalog, revocations: deps.revocations, clockTolerance }),
     extraTokenClaims,

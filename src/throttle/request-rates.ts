@@ -83,8 +83,8 @@ function createSpentClients() {
 }
 
 /**
- * The client a token-endpoint request authenticated as: named by the client-credentials fast
- * path (oidc/fast-path), or by the library, which names the client before it checks the
+ * The client a token-endpoint request authenticated as: named by a fast path (oidc/fast-path),
+ * or by the library, which names the client before it checks the
  * credentials (a failed check is 401).
  */
 function authenticatedClientId(ctx: Context): string | undefined {

@@ -29,24 +29,21 @@ export interface ProviderClient {
   compareClientSecret(presented: string): boolean | Promise<boolean>;
 }
 
-export type FindClient = (clientId: string) => Promise<ProviderClient | undefined>;
-
 export interface ClientAuthenticationDeps {
   store: EphemeralStore;
   checkClientAssertion: ReturnType<typeof createClientAssertionCheck>;
   clockTolerance: number;
 }
 
-
 const assertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 /** The form parameters client authentication reads (lib/shared/client_auth.js getClientAuthParams). */
 export const clientAuthenticationParameters = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'];
 
-/** Clients as the provider serving this request sees them (memoised per catalog record: internals.ts). */
-function findClientIn(ctx: Context): FindClient {
+/** A client as the provider serving this request sees it (memoised per catalog record: internals.ts). */
+function findClient(ctx: Context, clientId: string): Promise<ProviderClient | undefined> {
   const { Client } = servingProvider(ctx) as unknown as { Client: { find(id: string): Promise<ProviderClient | undefined> } };
-  return (clientId) => Client.find(clientId);
+  return Client.find(clientId);
 }
 
 /**
@@ -57,7 +54,7 @@ function findClientIn(ctx: Context): FindClient {
 const unreserved = /^[A-Za-z0-9._~-]+$/;
 const basicHeader = /^Basic ([A-Za-z0-9+/]+={0,2})$/;
 
-interface PresentedCredentials {
+export interface PresentedCredentials {
   clientId: string;
   method: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
   secret?: string;
@@ -65,7 +62,7 @@ interface PresentedCredentials {
 }
 
 /** Exactly one mechanism, in one of the forms handled here (the library refuses two). */
-function presentedCredentials(ctx: Context, form: Form): PresentedCredentials | undefined {
+export function presentedCredentials(ctx: Context, form: Form): PresentedCredentials | undefined {
   const authorization = ctx.get('authorization');
   const { client_id: clientId, client_secret: secret, client_assertion: assertion } = form;
   if (authorization) {
@@ -166,14 +163,13 @@ const nothingToCommit = async (): Promise<boolean> => true;
  * The client the presented credentials authenticate (allowed `grantType` when one is named), or
  * undefined when the library should decide.
  */
-async function verifyClient(
+export async function verifyClient(
   ctx: Context,
   presented: PresentedCredentials,
-  findClient: FindClient,
   deps: ClientAuthenticationDeps,
   grantType?: string,
 ): Promise<VerifiedClient | undefined> {
-  const client = await findClient(presented.clientId);
+  const client = await findClient(ctx, presented.clientId);
   if (!client || client.clientAuthMethod !== presented.method) return undefined;
   if (grantType !== undefined && !client.grantTypeAllowed(grantType)) return undefined;
   if (presented.secret !== undefined) {
@@ -187,20 +183,4 @@ async function verifyClient(
     client,
     commit: () => consumeAssertionJti(deps.store, client.clientId, assertion.jti, assertion.exp + deps.clockTolerance),
   };
-}
-
-/** The client id the form's credentials name (not yet verified), if they are of a handled form. */
-export function claimedClientId(ctx: Context, form: Form): string | undefined {
-  return presentedCredentials(ctx, form)?.clientId;
-}
-
-/** The client a token-endpoint form authenticates, as verifyClient says (presentedCredentials first). */
-export async function verifyFormClient(
-  ctx: Context,
-  form: Form,
-  deps: ClientAuthenticationDeps,
-  grantType?: string,
-): Promise<VerifiedClient | undefined> {
-  const presented = presentedCredentials(ctx, form);
-  return presented && verifyClient(ctx, presented, findClientIn(ctx), deps, grantType);
 }

@@ -15,7 +15,7 @@ import type { Context } from 'koa';
 import type { Counter } from 'prom-client';
 import type { ResourceAccess } from '../resource-access.js';
 import { oidcScopes } from '../scopes.js';
-import { clientAuthenticationParameters, verifyFormClient, type ClientAuthenticationDeps } from './client-authentication.js';
+import { clientAuthenticationParameters, presentedCredentials, verifyClient, type ClientAuthenticationDeps } from './client-authentication.js';
 import type { SignAccessToken } from './access-token-signer.js';
 import type { FastAnswer } from './fast-path.js';
 import { onlyUnderstood, type Form } from './token-form.js';
@@ -52,7 +52,8 @@ export function createClientCredentialsGrant(deps: ClientCredentialsFastPathDeps
 
   return async function clientCredentialsGrant(ctx: Context, form: Form): Promise<boolean> {
     if (!form.resource || !onlyUnderstood(form, understood)) return false;
-    const verified = await verifyFormClient(ctx, form, deps, 'client_credentials');
+    const presented = presentedCredentials(ctx, form);
+    const verified = presented && (await verifyClient(ctx, presented, deps, 'client_credentials'));
     if (!verified) return false;
     const { client } = verified;
     const api = await deps.access.find(form.resource);

@@ -6,7 +6,7 @@
 import type { Context, Middleware } from 'koa';
 import { introspectJwt, type JwtEndpointDeps } from '../../revocation/jwt-endpoints.js';
 import { looksLikeJwt } from '../../revocation/access-tokens.js';
-import { clientAuthenticationParameters, verifyFormClient, type ClientAuthenticationDeps } from './client-authentication.js';
+import { clientAuthenticationParameters, presentedCredentials, verifyClient, type ClientAuthenticationDeps } from './client-authentication.js';
 import { createFastPath, type FastPathCounter } from './fast-path.js';
 import { onlyUnderstood, type Form } from './token-form.js';
 
@@ -23,7 +23,8 @@ export function createIntrospectionFastPath(deps: IntrospectionFastPathDeps): Mi
     if (!form.token || !onlyUnderstood(form, understood) || !looksLikeJwt(form.token)) return false;
     // A hint other than access_token is the library's to interpret (RFC 7662 §2.1).
     if ((form.token_type_hint ?? 'access_token') !== 'access_token') return false;
-    const verified = await verifyFormClient(ctx, form, deps);
+    const presented = presentedCredentials(ctx, form);
+    const verified = presented && (await verifyClient(ctx, presented, deps));
     if (!verified || !(await verified.commit())) return false;
     const { client } = verified;
     // Whoever authenticated counts against the per-client rate (throttle/request-rates.ts).

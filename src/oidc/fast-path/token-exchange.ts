@@ -1,7 +1,7 @@
 // The token-exchange fast path (RFC 8693): a service trading a JWT for a JWT addressed to the
 // next API, the request on every hop of a call chain, is answered here, in front of
 // oidc-provider. The policy is the one the library-side grant applies (grants/token-exchange.ts
-// `decideTokenExchange`), asked after the caller's credentials are verified and before its
+// `decideTokenExchange`), asked while the caller's credentials are verified and before its
 // assertion is spent; the token is the one the library would sign (claims of
 // lib/models/formats/jwt.js with `act` and `gid` from config/extra-token-claims.ts first), and the
 // audit record and response are the same functions'. A refusal, an opaque subject, actor or
@@ -22,7 +22,7 @@ import {
 } from '../grants/token-exchange.js';
 import { servingProvider } from '../serving-provider.js';
 import type { SignAccessToken } from './access-token-signer.js';
-import { claimedClientId, clientAuthenticationParameters, verifyFormClient, type ClientAuthenticationDeps } from './client-authentication.js';
+import { clientAuthenticationParameters, presentedCredentials, verifyClient, type ClientAuthenticationDeps } from './client-authentication.js';
 import type { FastAnswer } from './fast-path.js';
 import { onlyUnderstood, type Form } from './token-form.js';
 import { newTokenId } from './token-ids.js';
@@ -51,16 +51,18 @@ export function createTokenExchangeGrant(deps: TokenExchangeFastPathDeps): FastA
     // Opaque subject or actor tokens are looked up through the library's models: its path.
     if (!form.subject_token || !looksLikeJwt(form.subject_token)) return false;
     if (form.actor_token !== undefined && !looksLikeJwt(form.actor_token)) return false;
-    const caller = claimedClientId(ctx, form);
-    if (!caller) return false;
+    const presented = presentedCredentials(ctx, form);
+    if (!presented) return false;
     // The policy only reads, so it is asked for the named caller while its credentials are being
     // verified (both wait on other threads and stores); the answer counts only if they are.
     const [verified, decision] = await Promise.all([
-      verifyFormClient(ctx, form, deps, tokenExchangeGrantType),
-      decideTokenExchange({ ...deps.exchange, provider: servingProvider(ctx) }, { clientId: caller }, form).catch(declineRefusals),
+      verifyClient(ctx, presented, deps, tokenExchangeGrantType),
+      decideTokenExchange({ ...deps.exchange, provider: servingProvider(ctx) }, { clientId: presented.clientId }, form).catch(
+        declineRefusals,
+      ),
     ]);
     // The library would give a pairwise client a pairwise `sub` (lib/models/formats/jwt.js).
-    if (!verified || verified.client.clientId !== caller || verified.client.subjectType === 'pairwise') return false;
+    if (!verified || verified.client.subjectType === 'pairwise') return false;
     if (!decision || decision.api.accessTokenFormat !== 'jwt') return false;
     const { client } = verified;
     const iat = Math.floor(Date.now() / 1000);
