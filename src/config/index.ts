@@ -23,6 +23,11 @@ export interface Config {
   readonly jwksUriAllowPrivate: boolean;
   readonly jwksUriMinRefetchInterval: number;
   readonly trustProxy: boolean;
+  /**
+   * With trustProxy: how many proxies append to X-Forwarded-For. The client address is the entry
+   * this many places from the right; anything further left was written by the client itself.
+   */
+  readonly trustProxyHops: number;
   readonly logLevel: string;
   /** Server processes (node:cluster workers); 1 runs the server in this process. */
   readonly workers: number;
@@ -194,6 +199,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwksUriAllowPrivate: readBoolean(env, 'JWKS_URI_ALLOW_PRIVATE'),
     jwksUriMinRefetchInterval: readSeconds(env, 'JWKS_URI_MIN_REFETCH_INTERVAL', 10, 1, 600),
     trustProxy: readBoolean(env, 'TRUST_PROXY'),
+    trustProxyHops: readTrustProxyHops(env),
     logLevel,
     workers: readWorkers(env),
     throttling: Object.freeze({
@@ -206,6 +212,16 @@ export function loadConfig(env: Env = process.env): Config {
       adminRequestsPerIp: readInteger(env, 'ADMIN_REQUESTS_PER_IP', 1_000, 0, 10_000_000),
     }),
   });
+}
+
+// A hop count without TRUST_PROXY would be silently ignored: the operator believes the proxy's
+// address is used while every client is seen as the proxy.
+function readTrustProxyHops(env: Env): number {
+  const hops = readInteger(env, 'TRUST_PROXY_HOPS', 1, 1, 10);
+  if (read(env, 'TRUST_PROXY_HOPS') !== undefined && !readBoolean(env, 'TRUST_PROXY')) {
+    throw new ConfigError('TRUST_PROXY_HOPS', 'only applies with TRUST_PROXY=true');
+  }
+  return hops;
 }
 
 // One process per core on Postgres; the embedded database is owned by a single process.

@@ -21,10 +21,10 @@ import { features } from './config/features.js';
 import { ttl } from './config/ttl.js';
 import { createCookieSigner } from './config/cookie-signer.js';
 import { createLoadExistingGrant } from './consent-memory.js';
-import { applyProviderPatches, handleStructuredTokens, prepareStructuredTokenEndpoints, prepareFastPathBodies } from './internals.js';
+import { applyProviderPatches, handleStructuredTokens, prepareStructuredTokenEndpoints, prepareFastPathBodies, prepareUnauthorizedClientAnswer } from './internals.js';
 import type { ResourceAccess } from './resource-access.js';
 import { answerStoreOutagesWith503 } from './store-outages.js';
-import { answerMissingClientAuthWith401 } from './client-auth-errors.js';
+import { answerMissingClientAuthWith401, describeRefusedClientAssertions } from './client-auth-errors.js';
 import { isStoreUnavailable } from '../stores/availability.js';
 import { extraTokenClaims } from './config/extra-token-claims.js';
 import { registerTokenExchange } from './grants/token-exchange.js';
@@ -131,8 +131,14 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   prepareStructuredTokenEndpoints();
   prepareFastPathBodies();
+  prepareUnauthorizedClientAnswer();
   const provider = new Provider(config.issuer, configuration);
+  // Koa reads the client address from X-Forwarded-For only with `proxy`, and then takes the
+  // first of the last `maxIpsCount` entries (koa/lib/request.js, `get ips` / `get ip`): the
+  // address our nearest trusted proxy saw, whatever the client put in front of it. Every
+  // ctx.ip (throttles, audit) is read in this app: our middleware runs inside it (app.ts).
   provider.proxy = config.trustProxy;
+  provider.maxIpsCount = config.trustProxy ? config.trustProxyHops : 0;
   // Koa's default error handler prints to stderr; ours logs JSON and never echoes internals.
   provider.silent = true;
   (provider as unknown as EventEmitter).on('error', (error: unknown) => deps.log.error({ err: error }, 'koa error'));
@@ -162,5 +168,6 @@ export function createProvider(deps: ProviderDeps): Provider {
   });
   answerStoreOutagesWith503(provider, deps);
   answerMissingClientAuthWith401(provider);
+  describeRefusedClientAssertions(provider, deps.checkClientAssertion);
   return provider;
 }

@@ -30,6 +30,7 @@ describe('loadConfig', () => {
     assert.equal(config.keysDir, path.resolve('./keys'));
     assert.equal(config.bootstrapAdmin, undefined);
     assert.equal(config.trustProxy, false);
+    assert.equal(config.trustProxyHops, 1);
     assert.equal(config.logLevel, 'info');
     assert.equal(config.redisKeyPrefix, 'portcullis:');
     assert.equal(config.adminTokenTtl, 300);
@@ -70,6 +71,7 @@ describe('loadConfig', () => {
       BOOTSTRAP_ADMIN_CLIENT_SECRET: 'a-long-bootstrap-secret-0123456789',
       ADMIN_TOKEN_TTL: '600',
       TRUST_PROXY: 'true',
+      TRUST_PROXY_HOPS: '2',
       LOG_LEVEL: 'warn',
       COOKIE_KEYS: `${'a'.repeat(32)},${'b'.repeat(40)}`,
       NODE_ENV: 'production',
@@ -84,6 +86,7 @@ describe('loadConfig', () => {
     assert.deepEqual(config.bootstrapAdmin, { clientId: 'ops-admin', clientSecret: 'a-long-bootstrap-secret-0123456789' });
     assert.equal(config.adminTokenTtl, 600);
     assert.equal(config.trustProxy, true);
+    assert.equal(config.trustProxyHops, 2);
     assert.equal(config.logLevel, 'warn');
     assert.deepEqual(config.cookieKeys, ['a'.repeat(32), 'b'.repeat(40)]);
     assert.equal(config.production, true);
@@ -133,6 +136,10 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', { LOG_LEVEL: 'chatty' }],
     ['TRUST_PROXY', { TRUST_PROXY: 'yes' }],
     ['TRUST_PROXY', { TRUST_PROXY: '1' }],
+    ['TRUST_PROXY_HOPS', { TRUST_PROXY: 'true', TRUST_PROXY_HOPS: '0' }],
+    ['TRUST_PROXY_HOPS', { TRUST_PROXY: 'true', TRUST_PROXY_HOPS: '11' }],
+    ['TRUST_PROXY_HOPS', { TRUST_PROXY: 'true', TRUST_PROXY_HOPS: 'two' }],
+    ['TRUST_PROXY_HOPS', { TRUST_PROXY_HOPS: '2' }],
     ['ADMIN_TOKEN_TTL', { ADMIN_TOKEN_TTL: '10' }],
     ['ADMIN_TOKEN_TTL', { ADMIN_TOKEN_TTL: '3601' }],
     ['ADMIN_TOKEN_TTL', { ADMIN_TOKEN_TTL: '5m' }],
