@@ -3,6 +3,7 @@
 // (RFC 7662 §2.3 asks the same of introspection). The library answers 400 invalid_request
 // ("no client authentication mechanism provided"); we answer as the RFCs do.
 import type Provider from 'oidc-provider';
+import type { ClientAssertionCheck } from './config/client-assertions.js';
 
 // The library's route names: it serves them case-insensitively and with a trailing slash too.
 const clientRoutes = new Set(['token', 'introspection', 'revocation']);
@@ -20,6 +21,32 @@ export function answerMissingClientAuthWith401(provider: Provider): void {
       ctx.status = 401;
       ctx.set('WWW-Authenticate', 'Basic realm="token"');
       ctx.body = { error: 'invalid_client', error_description: 'client authentication is required' };
+    }
+  });
+}
+
+/**
+ * RFC 6749 §5.2 lets `error_description` help the client developer. The library answers every
+ * refused client assertion with the same "client authentication failed" and keeps the reason
+ * for its events (lib/helpers/errors.js InvalidClientAuth: the detail goes to `error_detail`,
+ * which lib/helpers/err_out.js never sends), so a library signing with other defaults (authlib:
+ * aud = token endpoint, exp = 3600 s) cannot tell what to change. We describe the refusal from
+ * the request's own assertion (config/client-assertions.ts `describeRefusal`), never from the
+ * library's message text, and only for assertions: a wrong or unknown secret keeps the generic
+ * answer. Every 401 invalid_client of these routes is an InvalidClientAuth.
+ */
+export function describeRefusedClientAssertions(provider: Provider, check: Pick<ClientAssertionCheck, 'describeRefusal'>): void {
+  provider.use(async function describeRefusedClientAssertion(ctx, next) {
+    await next();
+    const body = ctx.body as { error?: string; error_description?: string } | undefined;
+    const assertion = (ctx.oidc?.params as Record<string, unknown> | undefined)?.client_assertion;
+    if (
+      ctx.status === 401 &&
+      body?.error === 'invalid_client' &&
+      typeof assertion === 'string' &&
+      clientRoutes.has(String((ctx.oidc as { route?: string } | undefined)?.route))
+    ) {
+      ctx.body = { ...body, error_description: check.describeRefusal(ctx, assertion) };
     }
   });
 }

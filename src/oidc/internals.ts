@@ -2,7 +2,7 @@
 // Keep it small; each patch names the upstream code it replaces.
 import querystring from 'node:querystring';
 import type Provider from 'oidc-provider';
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import introspectionActions from 'oidc-provider/lib/actions/introspection.js';
 import revocationActions from 'oidc-provider/lib/actions/revocation.js';
 import rejectStructuredTokens from 'oidc-provider/lib/shared/reject_structured_tokens.js';
@@ -153,6 +153,21 @@ export function applyProviderPatches(
 
 type Middleware = (ctx: KoaContextWithOIDC, next: () => Promise<unknown>) => unknown;
 
+/**
+ * Puts `replacement` in the slot of `original` in one of the library's action arrays. Once per
+ * process and before any Provider is constructed (construction copies these arrays); a later
+ * call finds the replacement already there. A slot that is missing (the library changed) stops
+ * the start: running on without the patch would silently change answers.
+ */
+function replaceMiddleware(actions: Middleware[], original: Middleware | undefined, replacement: Middleware, where: string): void {
+  if (actions.includes(replacement)) return;
+  const index = original === undefined ? -1 : actions.indexOf(original);
+  if (index === -1) {
+    throw new Error(`oidc-provider changed: ${where} is not where src/oidc/internals.ts expects it; review the patch before upgrading`);
+  }
+  actions[index] = replacement;
+}
+
 interface StructuredTokenHandlers {
   revocation: Middleware;
   introspection: Middleware;
@@ -167,25 +182,30 @@ function routeStructuredTokens(route: keyof StructuredTokenHandlers): Middleware
   };
 }
 
+const structuredTokenRoutes = [
+  [revocationActions, routeStructuredTokens('revocation'), 'lib/actions/revocation.js rejectStructuredTokens'],
+  [introspectionActions, routeStructuredTokens('introspection'), 'lib/actions/introspection.js rejectStructuredTokens'],
+] as const;
+
 /**
  * The revocation and introspection endpoints refuse JWTs outright
  * (lib/shared/reject_structured_tokens.js in lib/actions/revocation.js and introspection.js).
- * We put a dispatcher in that slot, once per process and before any Provider is constructed
- * (construction copies these arrays), which hands JWTs to the handlers registered for the
+ * We put a dispatcher in that slot which hands JWTs to the handlers registered for the
  * provider serving the request and everything else on to the library.
  */
 export function prepareStructuredTokenEndpoints(): void {
-  for (const [actions, route] of [
-    [revocationActions, 'revocation'],
-    [introspectionActions, 'introspection'],
-  ] as const) {
-    const index = actions.indexOf(rejectStructuredTokens);
-    if (index !== -1) actions[index] = routeStructuredTokens(route);
-  }
+  for (const [actions, dispatcher, where] of structuredTokenRoutes) replaceMiddleware(actions, rejectStructuredTokens, dispatcher, where);
 }
 
 export function handleStructuredTokens(provider: Provider, handlers: StructuredTokenHandlers): void {
   structuredTokenHandlers.set(provider, handlers);
+}
+
+function parseBodyReadEarly(ctx: KoaContextWithOIDC, next: () => Promise<unknown>): unknown {
+  const body = takeBodyReadEarly(ctx.req);
+  if (body === undefined) return parseUrlencodedBody(ctx, next);
+  (ctx.oidc as unknown as { body: unknown }).body = querystring.parse(body);
+  return next();
 }
 
 /**
@@ -193,18 +213,32 @@ export function handleStructuredTokens(provider: Provider, handlers: StructuredT
  * (oidc/fast-path/token-form.ts): the request stream is spent by then. Replaces the library's
  * `parseBody` (lib/shared/selective_body.js `urlencoded`) in lib/actions/token.js and
  * introspection.js with a reader that parses those bytes as the library does (querystring) and
- * otherwise calls the original. Once per process, before any Provider is constructed
- * (construction copies these arrays).
+ * otherwise calls the original.
  */
 export function prepareFastPathBodies(): void {
-  for (const actions of [tokenActions, introspectionActions]) {
-    const index = actions.indexOf(parseUrlencodedBody);
-    if (index === -1) continue;
-    actions[index] = function parseBodyReadEarly(ctx, next) {
-      const body = takeBodyReadEarly(ctx.req);
-      if (body === undefined) return parseUrlencodedBody(ctx, next);
-      (ctx.oidc as unknown as { body: unknown }).body = querystring.parse(body);
-      return next();
-    };
+  replaceMiddleware(tokenActions, parseUrlencodedBody, parseBodyReadEarly, 'lib/actions/token.js parseBody');
+  replaceMiddleware(introspectionActions, parseUrlencodedBody, parseBodyReadEarly, 'lib/actions/introspection.js parseBody');
+}
+
+/**
+ * RFC 6749 §5.2: an authenticated client using a grant type it is not registered for is
+ * `unauthorized_client`. lib/actions/token.js `allowedGrantTypeCheck` (v9.13.3) throws
+ * `InvalidRequest('requested grant type is not allowed for this client')` instead, for every
+ * grant (authorization_code, refresh_token, client_credentials, token exchange). This is the same
+ * check in the same place (after client authentication and the supported-grant check, so an
+ * unauthenticated caller learns nothing and an unknown grant stays unsupported_grant_type), with
+ * the RFC's error. No hook or event sees that error apart from its message, which would be a more
+ * fragile thing to match than this slot, found by the function itself.
+ */
+async function registeredGrantTypeCheck(ctx: KoaContextWithOIDC, next: () => Promise<unknown>): Promise<void> {
+  const grantType = (ctx.oidc.params as { grant_type?: string }).grant_type;
+  if (!ctx.oidc.client!.grantTypeAllowed(grantType!)) {
+    throw new errors.UnauthorizedClient(`the client is not registered for the grant type ${grantType} (grant_types metadata)`);
   }
+  await next();
+}
+
+export function prepareUnauthorizedClientAnswer(): void {
+  const allowedGrantTypeCheck = tokenActions.find((middleware) => middleware.name === 'allowedGrantTypeCheck');
+  replaceMiddleware(tokenActions, allowedGrantTypeCheck, registeredGrantTypeCheck, 'lib/actions/token.js allowedGrantTypeCheck');
 }

@@ -7,6 +7,7 @@
 import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 import { oidcScopes, splitScope } from '../scopes.js';
 import type { ResourceAccess } from '../resource-access.js';
+import { refuseUnknownScopes } from './unknown-scopes.js';
 
 export const accessTokenSigningAlg = 'ES256';
 
@@ -23,6 +24,7 @@ export function resourceIndicatorsConfig(access: ResourceAccess) {
   // default when none is given).
   async function defaultResource(ctx: KoaContextWithOIDC, client: { clientId: string }, oneOf?: string[]) {
     if (oneOf) return oneOf;
+    await refuseUnknownScopes(ctx, client, access);
     if ((ctx.oidc.params as Record<string, unknown>).grant_type !== 'client_credentials') return undefined;
     const requested = requestedApiScopes(ctx);
     const candidates: string[] = [];

@@ -1,0 +1,61 @@
+// Scopes this server does not know are refused, not dropped (RFC 6749 §3.3: the server "MAY
+// fully or partially ignore the scope requested"; §4.1.2.1 and §5.2 name `invalid_scope` for a
+// scope that is "invalid, unknown, or malformed"). A silently dropped scope is a bug the app's
+// developer only finds when an API refuses the token; an error at the request names it.
+//
+// Runs from the resource-indicators `defaultResource` hook (config/resource-indicators.ts), the
+// one documented hook the library calls for every authorization request and client-credentials
+// request that names no `resource` (lib/shared/check_resource.js), before interactions and after
+// the client and its redirect_uri are checked, so the refusal is redirected to the client
+// (lib/shared/authorization_error_handler.js). Requests that name a resource get the same answer
+// from `getResourceServerInfo` ("requested scope is not defined by the resource").
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { ResourceAccess } from '../resource-access.js';
+import { oidcScopes, splitScope } from '../scopes.js';
+
+const authorizationRoutes = new Set(['authorization', 'pushed_authorization_request']);
+
+const knownWithoutResource = [...oidcScopes].join(', ');
+
+function requestedApiScopes(ctx: KoaContextWithOIDC): string[] {
+  return splitScope((ctx.oidc.params as Record<string, unknown> | undefined)?.scope).filter((scope) => !oidcScopes.has(scope));
+}
+
+/**
+ * Authorization request without `resource`: the library keeps only the OpenID Connect scopes
+ * (lib/shared/check_resource.js filterStatics), so an API scope here would be dropped. Refused
+ * without looking at the catalog, so the answer tells an unauthenticated caller nothing about
+ * which API scopes exist. Scope values have passed the RFC 6749 §3.3 syntax check
+ * (lib/actions/authorization/scopes.js), which also makes them safe in error_description.
+ */
+function refuseAuthorizationScopes(ctx: KoaContextWithOIDC): void {
+  const [unknown] = requestedApiScopes(ctx);
+  if (unknown === undefined) return;
+  throw new errors.InvalidScope(
+    `unknown scope ${unknown}: without a resource parameter only ${knownWithoutResource} are known; an API scope needs resource=<the API identifier> (RFC 8707)`,
+    unknown,
+  );
+}
+
+/**
+ * Client credentials without `resource` (an authenticated client): a scope no API defines is
+ * unknown, and a scope the client holds at no API is not allowed; both are invalid_scope, as
+ * with a resource (config/resource-indicators.ts), rather than "no API matches" (invalid_target).
+ */
+async function refuseClientCredentialsScopes(ctx: KoaContextWithOIDC, clientId: string, access: ResourceAccess): Promise<void> {
+  const requested = requestedApiScopes(ctx);
+  if (requested.length === 0) return;
+  const apis = await access.all();
+  const reachable = new Set((await Promise.all(apis.map((api) => access.reachableScopes(api, clientId)))).flat());
+  for (const scope of requested) {
+    if (!apis.some((api) => api.scopes.includes(scope))) throw new errors.InvalidScope(`unknown scope ${scope}: no API defines it`, scope);
+    if (!reachable.has(scope)) throw new errors.InvalidScope('requested scope is not allowed for this client', scope);
+  }
+}
+
+/** For `defaultResource`: refuses the request's unknown scopes, or returns having done nothing. */
+export async function refuseUnknownScopes(ctx: KoaContextWithOIDC, client: { clientId: string }, access: ResourceAccess): Promise<void> {
+  if (authorizationRoutes.has(String(ctx.oidc.route))) return refuseAuthorizationScopes(ctx);
+  const params = ctx.oidc.params as Record<string, unknown> | undefined;
+  if (ctx.oidc.route === 'token' && params?.grant_type === 'client_credentials') await refuseClientCredentialsScopes(ctx, client.clientId, access);
+}
