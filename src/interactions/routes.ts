@@ -143,7 +143,7 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
         uid: interaction.uid,
         csrf: csrf.tokenFor(interaction.uid),
         client: await clientLabel(String(interaction.params.client_id)),
-        items: await describeConsent(deps.catalog, prompt.details as MissingConsent),
+        ...(await describeConsent(deps.catalog, prompt.details as MissingConsent, interaction.params)),
       });
       return;
     }
