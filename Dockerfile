@@ -16,9 +16,11 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 
-# `npm ci` runs the package's `prepare` script (`tsc -p tsconfig.build.json`), so the sources and
-# the tsconfig files must be in place before it; tsconfig.build.json compiles src/ only.
+# `npm ci` runs the package's `prepare` script (scripts/check-node-version.cjs, then
+# scripts/build.mjs, which runs tsc -p tsconfig.build.json), so the scripts, the sources and the
+# tsconfig files must be in place before it; tsconfig.build.json compiles src/ only.
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
 
 # NODE_ENV must not be "production" here, or npm would skip the dev dependencies tsc needs.
@@ -28,8 +30,11 @@ RUN --mount=type=cache,target=/root/.npm,sharing=locked \
     npm ci --no-audit --no-fund \
  && test -f dist/main.js && test -f dist/migrate.js
 
-# --ignore-scripts: pruning must not re-run `prepare`, whose tsc would be gone by then.
+# --ignore-scripts: pruning must not re-run `prepare`, whose tsc would be gone by then. The
+# build's own bookkeeping (its up-to-date stamp and tsc's incremental state) is of no use without
+# the sources, so it stays out of the image.
 RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
+ && rm -f dist/.tsbuildinfo dist/.build-stamp.json \
  && node -e "require('argon2')"
 
 # ---------------------------------------------------------------------------------------------
@@ -72,7 +77,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
 # node directly, not `npm start`: npm would not forward SIGTERM reliably (the server shuts down
-# cleanly on SIGTERM / SIGINT, see src/main.ts), and its `prestart` script would try to rebuild.
+# cleanly on SIGTERM / SIGINT, see src/main.ts), and its `prestart` script would try to build.
 # The V8 flags are the ones `npm start` uses (README, "Memory"): a smaller young generation and
 # a slower-growing old one keep a worker near 200 MiB under load at no measurable throughput cost.
 CMD ["node", "--max-semi-space-size=16", "--heap-growing-percent=100", "dist/main.js"]

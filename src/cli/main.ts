@@ -1,12 +1,21 @@
 #!/usr/bin/env node
 // The `portcullis` command (package.json `bin`).
-import { runCli } from './run.js';
+import { nodeVersionProblem, requiredNodeRange } from './node-version.js';
 
 function writeTo(stream: NodeJS.WriteStream): (text: string) => void {
   return (text) => {
     stream.write(text);
   };
 }
+
+// Checked before the rest of the CLI is imported, so that an old Node stops with the version
+// it needs instead of an error from deeper down.
+const problem = nodeVersionProblem(process.version, requiredNodeRange());
+if (problem) {
+  process.stderr.write(`portcullis: ${problem}\n`);
+  process.exit(1);
+}
+const { runCli } = await import('./run.js');
 
 // A reader that goes away early (`portcullis clients list | head`) is not an error of ours.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
