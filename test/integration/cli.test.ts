@@ -241,6 +241,33 @@ describe(`portcullis CLI (${storesLabel})`, () => {
     assert.equal(gone.stderr, 'portcullis: not_found: no client with this client_id\n');
   });
 
+  it('regression: the README example `clients rotate-secret billing` failed on a fresh server — clients create --id sets the client_id', async () => {
+    parseJson(await cli(['resources', 'create', '--identifier', 'https://api.test/ledger', '--scope', 'ledger:read']));
+    const created = parseJson(
+      await cli([
+        ...['clients', 'create', '--id', 'ledger', '--name', 'Ledger service'],
+        ...['--grant-type', 'client_credentials', '--scope', 'ledger:read'],
+      ]),
+    );
+    assert.equal(created.client_id, 'ledger');
+    assert.equal(created.client_name, 'Ledger service');
+    const rotated = parseJson(await cli(['clients', 'rotate-secret', 'ledger']));
+    assert.equal(rotated.client_id, 'ledger');
+    const issued = await tokenRequest(server.issuer, 'ledger', rotated.client_secret as string, { scope: 'ledger:read' });
+    assert.equal(issued.status, 200, JSON.stringify(issued.body));
+
+    // --id overrides a client_id in the --json metadata, like every other flag.
+    const fromJson = parseJson(
+      await cli(['clients', 'create', '--json', '-', '--id', 'ledger-2'], {
+        stdin: JSON.stringify({ client_id: 'ignored', grant_types: ['client_credentials'] }),
+      }),
+    );
+    assert.equal(fromJson.client_id, 'ledger-2');
+    const duplicate = await cli(['clients', 'create', '--id', 'ledger', '--grant-type', 'client_credentials']);
+    assert.equal(duplicate.code, 1);
+    assert.match(duplicate.stderr, /^portcullis: \S+: /);
+  });
+
   it('clients create and update take metadata as JSON on stdin, with flags overriding it', async () => {
     const metadata = { client_id: 'cli-json-client', client_name: 'from json', grant_types: ['client_credentials'] };
     const created = parseJson(

@@ -14,6 +14,8 @@ const jsonOption = {
 } as const;
 
 const createOptions: OptionSpecs = {
+  // Not --client-id: that global option names the admin client the CLI signs in as.
+  id: { type: 'string', value: 'ID', description: 'client_id (default: a random one chosen by the server)' },
   name: { type: 'string', value: 'NAME', description: 'client_name' },
   'grant-type': {
     type: 'string',
@@ -36,6 +38,8 @@ const createOptions: OptionSpecs = {
 async function buildMetadata({ options }: CommandInput): Promise<Record<string, unknown>> {
   const json = options.string('json');
   const metadata: Record<string, unknown> = json ? await readJsonObject(json) : {};
+  const id = options.string('id');
+  if (id !== undefined) metadata.client_id = id;
   const name = options.string('name');
   if (name !== undefined) metadata.client_name = name;
   const grantTypes = options.strings('grant-type');
@@ -80,7 +84,7 @@ const create: Command = {
   options: createOptions,
   notes: [
     'With --jwks-file or --jwks-uri and no --auth-method, the client uses private_key_jwt.',
-    'To choose the client_id, give it in the --json metadata.',
+    'Without --id (or client_id in the --json metadata) the server picks a random client_id.',
   ],
   async run(input) {
     return { kind: 'object', value: await input.admin.post('/clients', await buildMetadata(input)) };
