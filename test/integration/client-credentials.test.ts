@@ -327,17 +327,58 @@ describe(`client_credentials (${storesLabel})`, () => {
       assert.match(String(answer.json?.error), /^invalid_(target|scope)$/);
     });
 
-    // RFC 6749 §5.2 names this unauthorized_client; oidc-provider answers invalid_request
-    // (lib/actions/token.js allowedGrantTypeCheck). Either way: a 400 and no token.
-    it('refuses a grant type the client was not registered for with 400', async () => {
-      const answer = await requestToken(server.url, {
-        ...ordersClient,
-        params: { grant_type: 'authorization_code', code: 'x', redirect_uri: 'https://app.test/cb', code_verifier: 'x'.repeat(43) },
-        log,
-      });
-      assert.equal(answer.status, 400, answer.text);
-      assert.match(String(answer.json?.error), /^(unauthorized_client|invalid_request)$/);
-      assert.equal(answer.json?.access_token, undefined);
+    it('regression: a grant type the client is not registered for was 400 invalid_request — it is unauthorized_client (RFC 6749 §5.2)', async () => {
+      const webClient = await registerClient({ grant_types: ['authorization_code', 'refresh_token'], redirect_uris: ['https://app.test/cb'], scope: 'openid orders.read' });
+      const exchange = 'urn:ietf:params:oauth:grant-type:token-exchange';
+      const subject = await tokenFor(ordersClient, { resource: ordersApi });
+      assert.equal(subject.status, 200, subject.text);
+      const attempts: [RegisteredClient, Record<string, string>][] = [
+        [ordersClient, { grant_type: 'authorization_code', code: 'x', redirect_uri: 'https://app.test/cb', code_verifier: 'x'.repeat(43) }],
+        [ordersClient, { grant_type: 'refresh_token', refresh_token: 'x'.repeat(43) }],
+        // With a resource, the client-credentials fast path sees it first and hands it over.
+        [webClient, { grant_type: 'client_credentials', resource: ordersApi, scope: 'orders.read' }],
+        [webClient, { grant_type: 'client_credentials' }],
+        // The token-exchange fast path likewise.
+        [ordersClient, { grant_type: exchange, subject_token: subject.json!.access_token as string, subject_token_type: 'urn:ietf:params:oauth:token-type:access_token', resource: billingApi }],
+      ];
+      // client_secret_post too (postClient is registered for it).
+      attempts.push([postClient, { grant_type: 'refresh_token', refresh_token: 'x'.repeat(43) }]);
+      for (const [client, params] of attempts) {
+        const method = client === postClient ? 'post' : 'basic';
+        const answer = await requestToken(server.url, { clientId: client.clientId, clientSecret: client.clientSecret, params, log, method });
+        assert.equal(answer.status, 400, answer.text);
+        assert.equal(answer.json?.error, 'unauthorized_client', answer.text);
+        assert.match(String(answer.json?.error_description), new RegExp(`not registered for the grant type ${params.grant_type}`), answer.text);
+        assert.equal(answer.json?.access_token, undefined);
+      }
+      // Only once authenticated: a wrong secret is still invalid_client, an unknown grant unsupported_grant_type.
+      const wrongSecret = await requestToken(server.url, { clientId: webClient.clientId, clientSecret: 'x'.repeat(43), params: { grant_type: 'client_credentials' }, log });
+      assert.equal(wrongSecret.status, 401, wrongSecret.text);
+      assert.equal(wrongSecret.json?.error, 'invalid_client');
+      const unknownGrant = await requestToken(server.url, { ...webClient, params: { grant_type: 'password', username: 'u', password: 'p' }, log });
+      assert.equal(unknownGrant.json?.error, 'unsupported_grant_type', unknownGrant.text);
+    });
+
+    it('regression: client_credentials with a scope no API defines was invalid_target — it is invalid_scope, with or without resource', async () => {
+      const cases: [Record<string, string>, RegExp][] = [
+        [{ scope: 'no.such.scope' }, /^unknown scope no\.such\.scope: no API defines it$/],
+        [{ scope: 'orders.read no.such.scope' }, /^unknown scope no\.such\.scope/],
+        [{ scope: 'no.such.scope', resource: ordersApi }, /not defined by the resource/],
+        // A scope of an API the client holds none of, or that it does not hold.
+        [{ scope: 'billing.read' }, /not allowed for this client/],
+        [{ scope: 'orders.write' }, /not allowed for this client/],
+        [{ scope: 'orders.write', resource: ordersApi }, /not allowed for this client/],
+      ];
+      for (const [params, reason] of cases) {
+        const answer = await tokenFor(ordersClient, params);
+        assert.equal(answer.status, 400, answer.text);
+        assert.equal(answer.json?.error, 'invalid_scope', `${JSON.stringify(params)}: ${answer.text}`);
+        assert.match(String(answer.json?.error_description), reason, answer.text);
+        assert.equal(answer.json?.access_token, undefined);
+      }
+      // What works keeps working: a known scope names its API.
+      const known = await tokenFor(ordersClient, { scope: 'orders.read' });
+      assert.equal(known.status, 200, known.text);
     });
   });
 

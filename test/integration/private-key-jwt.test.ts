@@ -729,6 +729,135 @@ describe(`private_key_jwt client authentication (${storesLabel})`, () => {
     });
   });
 
+  describe('regression: refused client assertions gave a bare invalid_client — error_description names the failed check', () => {
+    /** 401 invalid_client with no token, and an error_description matching every pattern. */
+    function assertRefusedBecause(answer: JsonResponse, ...reasons: RegExp[]): string {
+      assertRefused(answer);
+      const description = String(answer.json?.error_description);
+      for (const reason of reasons) assert.match(description, reason, answer.text);
+      // RFC 6749 §5.2: error_description is %x20-21 / %x23-5B / %x5D-7E.
+      assert.match(description, /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/, 'error_description uses only the characters RFC 6749 allows');
+      return description;
+    }
+
+    it("names both problems of an authlib-style assertion (aud = token endpoint, exp = iat + 3600), on the fast path's and the library's request alike", async () => {
+      const now = nowSeconds();
+      const authlib = { claims: { aud: discovery.token_endpoint, iat: now, exp: now + 3600 } };
+      // With a resource (the client-credentials fast path reads it first and hands it over)...
+      const viaFastPath = assertRefusedBecause(
+        await requestToken(server, await assertion(authlib)),
+        new RegExp(`aud must be the issuer identifier ${server.issuer.replaceAll('.', '\\.')}`),
+        /assertion lifetime 3600 s exceeds 300 s/,
+      );
+      // ...and without (only the library answers): the same description.
+      const body = new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: assertionType, client_assertion: await assertion(authlib) });
+      const response = await fetch(`${server.url}/token`, { method: 'POST', body });
+      log.record('POST', '/token', response);
+      assert.equal(assertRefusedBecause(await readResponse(response)), viaFastPath);
+    });
+
+    it('names the failed check of each claim and header', async () => {
+      const now = nowSeconds();
+      const cases: [AssertionOptions, RegExp][] = [
+        [{ claims: { aud: discovery.token_endpoint } }, /^aud must be the issuer identifier/],
+        [{ claims: { aud: [server.issuer] } }, /aud must be the issuer identifier .*, as a single string/],
+        [{ claims: { iat: now, exp: now + 301 } }, /^assertion lifetime 301 s exceeds 300 s$/],
+        [{ claims: { iat: now - 3000, exp: now + 60 } }, /^assertion lifetime 3060 s exceeds 300 s$/],
+        [{ claims: { iat: now - 120, exp: now - 60 } }, /^the client_assertion has expired$/],
+        [{ claims: { iat: now + 60, exp: now + 120 } }, /^iat is in the future$/],
+        [{ claims: { nbf: now + 60 } }, /^nbf is in the future$/],
+        [{ claims: { exp: undefined } }, /^exp is required/],
+        [{ claims: { jti: undefined } }, /^jti is required/],
+        [{ claims: { iss: ids.other } }, /^iss and sub must both be the client_id$/],
+        [{ header: { jku: 'https://attacker.example.test/jwks.json' } }, /^the client_assertion header must not carry jku$/],
+      ];
+      for (const [options, reason] of cases) assertRefusedBecause(await requestToken(server, await assertion(options)), reason);
+      const hs256 = await new CompactSign(encoder.encode(JSON.stringify(goodClaims(ids.es256, server.issuer))))
+        .setProtectedHeader({ alg: 'HS256', kid: keys.es256.kid })
+        .sign(encoder.encode(JSON.stringify(keys.es256.publicJwk)));
+      assertRefusedBecause(await requestToken(server, hs256), /^alg HS256 is not allowed; use one of ES256, /);
+      assertRefusedBecause(await requestToken(server, handBuilt({ alg: 'none' }, goodClaims(ids.es256, server.issuer), '')), /^alg none is not allowed/);
+    });
+
+    it('says jti already used for a replay, to every one of 20 parallel replays of a spent assertion', async () => {
+      const once = await assertion();
+      await assertIssued(server, await requestToken(server, once), ids.es256);
+      const replays = await Promise.all(Array.from({ length: 20 }, () => requestToken(server, once)));
+      for (const answer of replays) assertRefusedBecause(answer, /^jti already used/);
+    });
+
+    it('of 20 parallel first uses, the 19 refused are told jti already used', async () => {
+      const once = await assertion();
+      const answers = await Promise.all(Array.from({ length: 20 }, () => requestToken(server, once)));
+      assert.equal(answers.filter((answer) => answer.status === 200).length, 1);
+      for (const answer of answers.filter((candidate) => candidate.status !== 200)) assertRefusedBecause(answer, /^jti already used/);
+    });
+
+    it('gives a wrong key, an unknown client and a secret-based client one description (no client enumeration)', async () => {
+      const wrongKey = assertRefusedBecause(await requestToken(server, await assertion({}, ids.es256, keys.attackerEc)), /signature does not verify/);
+      const unknown = assertRefusedBecause(await requestToken(server, await assertion({}, 'svc-never-registered', keys.attackerEc)));
+      const secretClient = await adminRequest(server.url, adminToken, 'POST', '/admin/clients', {
+        grant_types: ['client_credentials'],
+        token_endpoint_auth_method: 'client_secret_basic',
+        scope: 'svc.read',
+      });
+      const secretBased = assertRefusedBecause(await requestToken(server, await assertion({}, secretClient.client_id as string, keys.attackerEc)));
+      assert.equal(unknown, wrongKey);
+      assert.equal(secretBased, wrongKey);
+      // Claims problems are named whoever the client is, in the same words.
+      const now = nowSeconds();
+      const stale = { claims: { iat: now - 120, exp: now - 60 } };
+      assert.equal(
+        assertRefusedBecause(await requestToken(server, await assertion(stale, 'svc-never-registered', keys.attackerEc))),
+        assertRefusedBecause(await requestToken(server, await assertion(stale))),
+      );
+    });
+
+    it('keeps the generic description for a wrong client_secret', async () => {
+      const created = await adminRequest(server.url, adminToken, 'POST', '/admin/clients', {
+        grant_types: ['client_credentials'],
+        token_endpoint_auth_method: 'client_secret_basic',
+        scope: 'svc.read',
+      });
+      const body = new URLSearchParams({ grant_type: 'client_credentials', resource: api });
+      for (const clientId of [created.client_id as string, 'svc-never-registered']) {
+        const response = await fetch(`${server.url}/token`, { method: 'POST', headers: { authorization: basicAuth(clientId, 'x'.repeat(43)) }, body });
+        log.record('POST', '/token', response);
+        const answer = await readResponse(response);
+        assertRefused(answer);
+        assert.equal(answer.json?.error_description, 'client authentication failed', answer.text);
+      }
+    });
+
+    it('names the failed check at the introspection endpoint too', async () => {
+      const now = nowSeconds();
+      const body = new URLSearchParams({
+        token: 'opaque-token-value',
+        client_assertion_type: assertionType,
+        client_assertion: await assertion({ claims: { aud: discovery.token_endpoint, iat: now, exp: now + 3600 } }),
+      });
+      const response = await fetch(`${server.url}/token/introspection`, { method: 'POST', body });
+      log.record('POST', '/token/introspection', response);
+      assertRefusedBecause(await readResponse(response), /aud must be the issuer identifier/, /assertion lifetime 3600 s exceeds 300 s/);
+    });
+
+    it('tells openid-client users what to change (aud = token endpoint)', async () => {
+      const config = await oidc.discovery(
+        new URL(server.issuer),
+        ids.es256,
+        undefined,
+        oidc.PrivateKeyJwt({ key: keys.es256.privateKey, kid: keys.es256.kid }, { [oidc.modifyAssertion]: (_header, payload) => void (payload.aud = discovery.token_endpoint) }),
+        { execute: [oidc.allowInsecureRequests] },
+      );
+      await assert.rejects(oidc.clientCredentialsGrant(config, { resource: api }), (error: unknown) => {
+        assert.ok(error instanceof oidc.ResponseBodyError, String(error));
+        assert.equal(error.error, 'invalid_client');
+        assert.match(String(error.error_description), /^aud must be the issuer identifier/);
+        return true;
+      });
+    });
+  });
+
   describe('whole suite', () => {
     it('never answered with a 5xx', () => {
       assert.ok(log.entries.length > 50, `only ${log.entries.length} responses recorded`);

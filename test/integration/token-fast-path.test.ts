@@ -418,8 +418,8 @@ describe(`fast paths: client credentials, token exchange, introspection (${store
       [{ subject_token: subject.json!.access_token as string, resource: shippingApi }, basic(inventoryService), 'invalid_grant'],
       // A target the caller may not reach.
       [{ subject_token: (await post({ grant_type: 'client_credentials', resource: inventoryApi }, basic())).json!.access_token as string, resource: ordersApi }, basic(inventoryService), 'invalid_target'],
-      // A client without the grant type (the library's code for it; RFC 6749 §5.2 would say unauthorized_client).
-      [{ subject_token: subject.json!.access_token as string, resource: shippingApi }, basic(), 'invalid_request'],
+      // A client without the grant type (RFC 6749 §5.2; internals.ts registeredGrantTypeCheck).
+      [{ subject_token: subject.json!.access_token as string, resource: shippingApi }, basic(), 'unauthorized_client'],
     ];
     for (const [params, headers, error] of refusals) {
       const answer = await post({ grant_type: exchangeGrant, subject_token_type: accessTokenType, ...params }, headers);
