@@ -129,6 +129,63 @@ describe(`authorization code + PKCE (${storesLabel})`, () => {
     return { code_challenge: pkcePair().challenge, code_challenge_method: 'S256' };
   }
 
+  it('regression: an unknown scope in an authorization request was silently dropped — refused with invalid_scope, back at the client', async () => {
+    const admin = await getAdminToken(server.url);
+    await adminRequest(server.url, admin, 'POST', '/admin/resources', { identifier: 'https://scoped.api.test', scopes: ['scoped.read'] });
+    await adminRequest(server.url, admin, 'POST', '/admin/clients', {
+      client_id: 'scoped-web',
+      grant_types: ['authorization_code'],
+      redirect_uris: [callback],
+      scope: 'openid profile scoped.read',
+      first_party: true,
+    });
+    const cases: [Record<string, string>, RegExp][] = [
+      // No resource: the library would keep only the OpenID Connect scopes and drop the rest.
+      [{ scope: 'openid profile no.such.scope' }, /^unknown scope no\.such\.scope: without a resource parameter only openid, profile, email, offline_access are known/],
+      // An API scope without its API: the same words (nothing said about which API scopes exist).
+      [{ scope: 'openid scoped.read' }, /^unknown scope scoped\.read: without a resource parameter/],
+      [{ scope: 'openid address' }, /^unknown scope address/],
+      // With a resource: a scope that API does not define.
+      [{ scope: 'openid scoped.read no.such.scope', resource: 'https://scoped.api.test' }, /not defined by the resource/],
+    ];
+    for (const [params, reason] of cases) {
+      const state = crypto.randomBytes(8).toString('hex');
+      const response = await fetch(authorizationUrl({ client_id: 'scoped-web', prompt: undefined, state, ...params, ...pkceParams() }), { redirect: 'manual' });
+      const location = response.headers.get('location');
+      assert.ok(location?.startsWith(callback), `${JSON.stringify(params)}: redirected to the client, got ${response.status} ${location}`);
+      const answer = new URL(location).searchParams;
+      assert.equal(answer.get('error'), 'invalid_scope', location);
+      assert.match(answer.get('error_description') ?? '', reason, location);
+      assert.equal(answer.get('state'), state);
+      assert.equal(answer.get('iss'), server.issuer);
+      assert.equal(answer.has('code'), false);
+    }
+    // Never redirected to a redirect_uri the client did not register.
+    const evil = await fetch(
+      authorizationUrl({ client_id: 'scoped-web', scope: 'openid no.such.scope', redirect_uri: 'https://evil.example/callback', ...pkceParams() }),
+      { redirect: 'manual' },
+    );
+    assert.equal(evil.headers.get('location'), null);
+    assert.equal(evil.status, 400);
+    // Pushed authorization requests (RFC 9126) are refused the same way.
+    const par = await fetch(`${server.url}/request`, {
+      method: 'POST',
+      headers: { authorization: basicAuth('web', secret), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: 'web', response_type: 'code', redirect_uri: callback, scope: 'openid no.such.scope', ...pkceParams() }),
+    });
+    const parBody = (await par.json()) as Record<string, string>;
+    assert.equal(par.status, 400, JSON.stringify(parBody));
+    assert.equal(parBody.error, 'invalid_scope');
+    // The scopes that exist still work, with their API named.
+    const { challenge } = pkcePair();
+    const redirect = await new BrowserlessUser(callback).authorize(
+      authorizationUrl({ client_id: 'scoped-web', scope: 'openid scoped.read', resource: 'https://scoped.api.test', prompt: undefined, code_challenge: challenge, code_challenge_method: 'S256' }),
+      'bob',
+      password,
+    );
+    assert.ok(redirect.searchParams.get('code'), redirect.href);
+  });
+
   it('lets exactly one of ten parallel redemptions of a code win', async () => {
     const { code, verifier } = await getCode();
     const results = await Promise.all(
