@@ -88,6 +88,17 @@ function present(record: Pick<ClientRecord, 'metadata' | 'createdAt'>, secret?: 
   };
 }
 
+/** Every token issued to the client so far stops working, wherever it is checked. */
+async function revokeClientTokens(revocations: RevocationStore, clientId: string): Promise<void> {
+  await revocations.revokeIssuedBefore('client', clientId, Date.now(), revokedBeforeLifetime);
+}
+
+/** Scopes the client held before a change and no longer holds after it. */
+function withdrawnScopes(before: ClientMetadata, after: ClientMetadata): string[] {
+  const kept = new Set(splitScope(after.scope));
+  return splitScope(before.scope).filter((scope) => !kept.has(scope));
+}
+
 function clientIdParam(ctx: Context): string {
   const clientId = String(ctx.params.client_id ?? '');
   if (!clientIdPattern.test(clientId)) throw notFound('no client with this client_id');
@@ -145,10 +156,18 @@ export function createClientRoutes(deps: ClientRoutesDeps): Router {
     // Touch the stored digest only when it changes, so a PUT racing a secret rotation cannot
     // bring the old secret back.
     const digestChange = secret ? { secretDigest: secretDigest! } : needsSecret ? {} : { secretDigest: null };
+    // Tokens carry the scope granted when they were issued and JWTs are checked offline, so a
+    // scope taken away lives on in them until they expire. Every token the client holds is
+    // revoked (all audiences: the revocation state has no finer key); it asks again and gets
+    // its current scope. Before the change, so a failure changes nothing and a retry revokes;
+    // after it, so a token issued in between is covered too.
+    const scopeRemoved = withdrawnScopes(existing.metadata, metadata).length > 0;
+    if (scopeRemoved) await revokeClientTokens(deps.revocations, clientId);
     if (!(await updateClient(deps.db, { clientId, metadata, ...digestChange }))) {
       throw notFound('no client with this client_id');
     }
     deps.catalog.invalidate({ type: 'client', id: clientId });
+    if (scopeRemoved) await revokeClientTokens(deps.revocations, clientId);
     ctx.body = present({ metadata, createdAt: existing.createdAt }, secret);
   });
 
@@ -170,7 +189,7 @@ export function createClientRoutes(deps: ClientRoutesDeps): Router {
     if (!(await deleteClient(deps.db, clientId))) throw notFound('no client with this client_id');
     deps.catalog.invalidate({ type: 'client', id: clientId });
     // Its JWT access tokens are verified offline; the revocation state stops them.
-    await deps.revocations.revokeIssuedBefore('client', clientId, Math.floor(Date.now() / 1000), revokedBeforeLifetime);
+    await revokeClientTokens(deps.revocations, clientId);
     ctx.status = 204;
   });
 

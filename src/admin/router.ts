@@ -21,6 +21,7 @@ import { notFound } from '../http/errors.js';
 import { createAdminRateLimit } from '../throttle/request-rates.js';
 import type { Throttles } from '../throttle/throttles.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { ResourceAccess } from '../oidc/resource-access.js';
 
 export interface AdminDeps {
   db: Database;
@@ -34,6 +35,7 @@ export interface AdminDeps {
   throttles: Throttles;
   audit: Audit;
   metrics: Metrics;
+  access: ResourceAccess;
 }
 
 // Every change made through the admin API is an audit event naming the admin client that made

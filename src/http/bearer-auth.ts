@@ -1,13 +1,14 @@
 // Our own HTTP APIs (the admin API, the revocation feed) take a Bearer access token that this
 // server issued by client_credentials for that API's audience, with its scope. RFC 6750 §3: a
 // missing or bad token is 401 with WWW-Authenticate; a valid token of ours without the audience
-// and scope is 403 insufficient_scope.
+// and scope, or from a client that no longer holds the scope, is 403 insufficient_scope.
 import type { Context, Next } from 'koa';
 import type { Catalog } from '../catalog/catalog.js';
 import { HttpError } from './errors.js';
 import { splitScope } from '../oidc/scopes.js';
 import { tokenIdentity, type VerifyAccessToken } from '../revocation/access-tokens.js';
 import type { RevocationStore } from '../stores/revocations/types.js';
+import type { ResourceAccess } from '../oidc/resource-access.js';
 
 export interface CallerIdentity {
   clientId: string;
@@ -27,10 +28,17 @@ function unauthorized(realm: string, description: string, error?: string): HttpE
   return new HttpError(401, error ?? 'unauthorized', description, { 'WWW-Authenticate': challenge });
 }
 
+function insufficientScope(realm: string, scope: string, description: string): HttpError {
+  return new HttpError(403, 'insufficient_scope', description, {
+    'WWW-Authenticate': `Bearer realm="${realm}", error="insufficient_scope", scope="${scope}"`,
+  });
+}
+
 export interface BearerAuthDeps {
   catalog: Catalog;
   verifyAccessToken: VerifyAccessToken;
   revocations: RevocationStore;
+  access: Pick<ResourceAccess, 'find' | 'reachableScopes'>;
 }
 
 /** Middleware that admits client_credentials tokens of ours for `audience` holding `scope`. */
@@ -59,9 +67,16 @@ export function createBearerAuth(deps: BearerAuthDeps, api: { realm: string; aud
     // who signed in to an app that happens to hold the scope.
     const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
     if (!audiences.includes(audience) || !splitScope(claims.scope).includes(scope) || claims.sub !== clientId) {
-      throw new HttpError(403, 'insufficient_scope', `the access token lacks the ${scope} scope`, {
-        'WWW-Authenticate': `Bearer realm="${realm}", error="insufficient_scope", scope="${scope}"`,
-      });
+      throw insufficientScope(realm, scope, `the access token lacks the ${scope} scope`);
+    }
+    // The scope in the token is what the client held when it asked; what it may do now is what
+    // the token endpoint would grant it now (oidc/resource-access.ts, from the catalog, which
+    // every instance refreshes when a client changes), as introspection asks the client's
+    // current metadata. So a demotion counts within a second even for a token that escaped
+    // revocation. 403: the token is genuine, the privilege is gone.
+    const api = await deps.access.find(audience);
+    if (!api || !(await deps.access.reachableScopes(api, clientId)).includes(scope)) {
+      throw insufficientScope(realm, scope, `the client no longer holds the ${scope} scope`);
     }
     ctx.state.caller = { clientId, jti: claims.jti } satisfies CallerIdentity;
     await next();

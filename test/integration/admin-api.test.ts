@@ -225,6 +225,26 @@ describe(`admin API (${storesLabel})`, () => {
         .sign(es.key);
       assertError(await admin.call('GET', '/clients', { token }), 403, 'insufficient_scope');
     });
+
+    // The token's own scope is what the client held when it was issued. A token that escaped
+    // revocation (e.g. the metadata changed while the revocation state was unreachable) must
+    // still not outrank the client's current metadata: a genuine token, a privilege gone, 403.
+    it('regression: a demoted admin client kept the admin API — a genuine admin token of a client whose current scope lacks admin is 403', async () => {
+      const client = await createClient({ grant_types: ['client_credentials'], scope: 'orders.read' });
+      const es = await serverSigningKey('ES256');
+      const token = await new SignJWT(adminClaims({ client_id: client.clientId, sub: client.clientId }))
+        .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: es.kid })
+        .sign(es.key);
+      for (const [method, route, json] of [
+        ['GET', '/clients', undefined],
+        ['POST', '/clients', { grant_types: ['client_credentials'], scope: 'admin' }],
+      ] as const) {
+        const answer = await admin.call(method, route, { token, ...(json ? { json } : {}) });
+        assertError(answer, 403, 'insufficient_scope');
+        assert.match(String(answer.json?.error_description), /no longer holds the admin scope/);
+        assertBearerChallenge(answer, 'insufficient_scope');
+      }
+    });
   });
 
   describe('clients', () => {

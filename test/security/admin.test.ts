@@ -161,6 +161,40 @@ describe(`security: admin API (${storesLabel})`, () => {
       assert.ok(revoked.status >= 200 && revoked.status < 300, revoked.text);
       assertUnauthorized(await call('GET', '/keys', { token }));
     });
+
+    it('regression: a demoted admin client kept the admin API until its token expired — PUT removing admin revokes the token it holds (401 invalid_token)', async () => {
+      const created = await call('POST', '/clients', { json: { client_id: 'deputy-admin', grant_types: ['client_credentials'], scope: 'admin api.read' } });
+      assert.equal(created.status, 201, created.text);
+      const deputy = { id: 'deputy-admin', secret: created.json?.client_secret as string };
+      const tokenAnswer = await send(`${f.url}/token`, {
+        method: 'POST',
+        headers: { authorization: basicAuth(deputy.id, deputy.secret) },
+        body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'admin' }),
+      });
+      assert.equal(tokenAnswer.status, 200, tokenAnswer.text);
+      const token = tokenAnswer.json?.access_token as string;
+      assert.equal((await call('GET', '/clients', { token })).status, 200, 'an admin before the change');
+
+      const demoted = await call('PUT', '/clients/deputy-admin', { json: { grant_types: ['client_credentials'], scope: 'api.read' } });
+      assert.equal(demoted.status, 200, demoted.text);
+
+      // Revoked by the PUT (the whole client: every token it held), so the token is no longer a
+      // valid credential at all: 401 invalid_token, as for any revoked token (RFC 6750 §3.1).
+      const listing = await call('GET', '/clients', { token });
+      assertUnauthorized(listing, 'list');
+      assert.match(listing.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
+      const promotion = await call('POST', '/clients', { token, json: { client_id: 'deputy-minted-admin', grant_types: ['client_credentials'], scope: 'admin' } });
+      assertUnauthorized(promotion, 'create');
+      assert.equal((await call('GET', '/clients/deputy-minted-admin')).status, 404, 'no client was created');
+      assert.equal((await call('POST', '/users', { token, json: { username: 'deputy-made', password: 'a long enough password' } })).status, 401);
+
+      const again = await send(`${f.url}/token`, {
+        method: 'POST',
+        headers: { authorization: basicAuth(deputy.id, deputy.secret) },
+        body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'admin' }),
+      });
+      assertRefused(again, 400, 'invalid_scope');
+    });
   });
 
   describe('registration input (RFC 7591 §2, RFC 9700 §4.1)', () => {
