@@ -430,7 +430,16 @@ describe(`security: token endpoint (${storesLabel})`, () => {
       assertRefused(await f.token({ grant_type: 'client_credentials', resource: `${f.issuer}/admin` }, svc()), 400, ['invalid_target', 'invalid_scope']);
       assertRefused(await f.token({ grant_type: 'client_credentials', resource: apis.main, scope: 'api.read api.write' }, svc()), 400, 'invalid_scope');
       const code = pkcePair();
-      assertRefused(await f.token({ grant_type: 'authorization_code', code: 'forged-code', code_verifier: code.verifier, redirect_uri: callback }, svc()), 400, ['invalid_grant', 'unauthorized_client', 'invalid_request']);
+      assertRefused(await f.token({ grant_type: 'authorization_code', code: 'forged-code', code_verifier: code.verifier, redirect_uri: callback }, svc()), 400, 'unauthorized_client');
+    });
+
+    it('regression: RFC 6749 §5.2 — a grant the client is not registered for was invalid_request; it is unauthorized_client, never before authentication', async () => {
+      const code = pkcePair();
+      assertRefused(await f.token({ grant_type: 'authorization_code', code: 'forged-code', code_verifier: code.verifier, redirect_uri: callback }, svc()), 400, 'unauthorized_client');
+      assertRefused(await f.token({ grant_type: 'refresh_token', refresh_token: 'forged-refresh-token' }, svc()), 400, 'unauthorized_client');
+      // Without valid credentials the answer is invalid_client, whatever the grant.
+      const forged = { basic: ['svc', 'not-the-secret'] as const };
+      assertRefused(await f.token({ grant_type: 'authorization_code', code: 'forged-code', code_verifier: code.verifier, redirect_uri: callback }, forged), 401, 'invalid_client');
     });
   });
 });
