@@ -35,6 +35,8 @@ export interface Config {
     readonly loginMaxFailures: number;
     readonly loginMaxFailuresPerIp: number;
     readonly loginLockSeconds: number;
+    /** Wrong second-factor codes per user (15 min) before the second factor is locked. */
+    readonly mfaMaxFailures: number;
     readonly tokenRequestsPerIp: number;
     readonly tokenRequestsPerClient: number;
     readonly adminRequestsPerIp: number;
@@ -206,6 +208,7 @@ export function loadConfig(env: Env = process.env): Config {
       loginMaxFailures: readInteger(env, 'LOGIN_MAX_FAILURES', 5, 1, 1000),
       loginMaxFailuresPerIp: readInteger(env, 'LOGIN_MAX_FAILURES_PER_IP', 100, 1, 1_000_000),
       loginLockSeconds: readSeconds(env, 'LOGIN_LOCK_SECONDS', 900, 1, 86_400),
+      mfaMaxFailures: readInteger(env, 'MFA_MAX_FAILURES', 5, 1, 100),
       // Requests per 10 s window, per instance; 0 turns the limit off.
       tokenRequestsPerIp: readInteger(env, 'TOKEN_REQUESTS_PER_IP', 20_000, 0, 10_000_000),
       tokenRequestsPerClient: readInteger(env, 'TOKEN_REQUESTS_PER_CLIENT', 10_000, 0, 10_000_000),

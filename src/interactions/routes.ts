@@ -18,12 +18,12 @@ import { servingProvider } from '../oidc/serving-provider.js';
 import { authenticateUser } from './authenticate.js';
 import type { Audit } from '../audit/audit.js';
 import type { Throttles } from '../throttle/throttles.js';
-import { checkLoginAllowed, recordLoginFailure, recordLoginSuccess, waitBeforeLogin } from '../throttle/login-throttle.js';
+import { reserveLoginAttempt, settleLoginSuccess, waitBeforeAttempt } from '../throttle/login-throttle.js';
 import { createCsrf } from './csrf.js';
-import { createSecondFactor } from './second-factor.js';
+import { createSecondFactor, stepUpAccount } from './second-factor.js';
+import { lockedFields } from './wait-time.js';
 import type { Totp } from '../mfa/totp.js';
 import type { EphemeralStore } from '../stores/ephemeral/types.js';
-import { findMfaState } from '../stores/mfa.js';
 import { describeConsent } from './describe-consent.js';
 
 export interface InteractionDeps {
@@ -41,7 +41,6 @@ export interface InteractionDeps {
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 const genericLoginError = 'Invalid username or password.';
-const tooManyAttempts = 'Too many attempts. Please try again later.';
 
 function pageHeaders(ctx: Context): void {
   ctx.set('Cache-Control', 'no-store');
@@ -94,14 +93,27 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
     return typeof name === 'string' && name ? name : clientId;
   }
 
-  async function renderLogin(ctx: Context, interaction: Interaction, options: { error?: string; username?: string } = {}) {
+  async function renderLogin(
+    ctx: Context,
+    interaction: Interaction,
+    options: { error?: string; username?: string; retryAfterSeconds?: number } = {},
+  ) {
     pageHeaders(ctx);
+    // A step-up for a user without a second factor yet: the same account signs in again (the
+    // password comes before enrolment), so its username is filled in.
+    const stepUpSub = stepUpAccount(interaction);
+    const stepUpUser = stepUpSub ? await deps.catalog.findUser(stepUpSub) : undefined;
     ctx.body = views.render('login', {
       uid: interaction.uid,
       csrf: csrf.tokenFor(interaction.uid),
       client: await clientLabel(String(interaction.params.client_id)),
-      username: options.username ?? (typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : ''),
+      username:
+        options.username ??
+        stepUpUser?.username ??
+        (typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : ''),
       error: options.error,
+      ...(options.retryAfterSeconds === undefined ? {} : lockedFields(options.retryAfterSeconds)),
+      stepUp: stepUpUser !== undefined,
     });
   }
 
@@ -133,7 +145,10 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
     const interaction = await servingProvider(ctx).interactionDetails(ctx.req, ctx.res);
     if (interaction.uid !== ctx.params.uid) throw new oidcErrors.SessionNotFound('interaction mismatch');
     const { prompt } = interaction;
-    if (prompt.name === 'login') return renderLogin(ctx, interaction);
+    if (prompt.name === 'login') {
+      if (await secondFactor.showPending(ctx, interaction)) return;
+      return renderLogin(ctx, interaction);
+    }
     if (prompt.name === 'consent') {
       const client = await deps.catalog.findClient(String(interaction.params.client_id));
       // First-party apps (client metadata "first_party": true) are ours: no consent screen.
@@ -159,34 +174,25 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
     checkCsrf(interaction, form);
     const username = (form.username ?? '').trim().slice(0, 256);
     const clientId = String(interaction.params.client_id);
-    const gate = await checkLoginAllowed(deps.throttles, username, ctx.ip);
+    // The attempt's point is reserved before argon2 runs: of many parallel guesses only as many
+    // as the counters have points reach the password check; the rest are refused here.
+    const gate = await reserveLoginAttempt(deps.throttles, username, ctx.ip);
     if (!gate.allowed) {
       await deps.audit.record({ type: 'login_throttled', outcome: 'failure', clientId, details: { ip: ctx.ip } });
       ctx.status = 429;
       ctx.set('Retry-After', String(gate.retryAfterSeconds));
-      return renderLogin(ctx, interaction, { error: tooManyAttempts, username: username.slice(0, 128) });
+      return renderLogin(ctx, interaction, { username: username.slice(0, 128), retryAfterSeconds: gate.retryAfterSeconds });
     }
-    await waitBeforeLogin(gate);
+    await waitBeforeAttempt(gate);
     const result = await authenticateUser(deps, username, form.password ?? '');
     if (!result.ok) {
-      const lockedNow = await recordLoginFailure(deps.throttles, username, ctx.ip);
       // The username is recorded as typed: it may not exist, and that must not show anywhere.
       await deps.audit.record({ type: 'login_failed', outcome: 'failure', clientId, details: { username, ip: ctx.ip } });
-      if (lockedNow) await deps.audit.record({ type: 'login_locked', outcome: 'failure', clientId, details: { username, ip: ctx.ip } });
+      if (gate.lastAttempt) await deps.audit.record({ type: 'login_locked', outcome: 'failure', clientId, details: { username, ip: ctx.ip } });
       ctx.status = 200;
       return renderLogin(ctx, interaction, { error: genericLoginError, username: username.slice(0, 128) });
     }
-    const state = await findMfaState(deps.db, result.sub);
-    if (!state?.totpConfirmed) {
-      await recordLoginSuccess(deps.throttles, username, ctx.ip);
-    }
-    await deps.audit.record({
-      type: state?.totpConfirmed ? 'password_verified' : 'login_succeeded',
-      outcome: 'success',
-      clientId,
-      sub: result.sub,
-      details: { ip: ctx.ip },
-    });
+    await settleLoginSuccess(deps.throttles, username, ctx.ip);
     await secondFactor.afterPassword(ctx, interaction, { sub: result.sub, username });
   });
 

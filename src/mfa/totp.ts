@@ -11,6 +11,12 @@ export interface Enrolment {
   secret: string;
   qrSvg: string;
   recoveryCodes: string[];
+  /**
+   * The secret and recovery codes, encrypted under the data key, for the pending sign-in to
+   * hold: a wrong code re-renders the same page from it instead of generating new ones (which
+   * would invalidate what the user already scanned and wrote down).
+   */
+  sealed: string;
 }
 
 const recoveryAlphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
@@ -28,6 +34,12 @@ function digestRecoveryCode(code: string): string {
 }
 
 export function createTotp(deps: { db: Database; box: SecretBox; issuerName: string }) {
+  async function present(username: string, secret: string, recoveryCodes: string[]): Promise<Enrolment> {
+    const uri = generateURI({ issuer: deps.issuerName, label: username, secret });
+    const qrSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 });
+    return { secret, qrSvg, recoveryCodes, sealed: deps.box.seal(JSON.stringify({ secret, recoveryCodes })) };
+  }
+
   return {
     async startEnrolment(sub: string, username: string): Promise<Enrolment> {
       const secret = generateSecret();
@@ -36,9 +48,13 @@ export function createTotp(deps: { db: Database; box: SecretBox; issuerName: str
         await setPendingTotpSecret(tx, sub, deps.box.seal(secret));
         await replaceRecoveryCodes(tx, sub, recoveryCodes.map(digestRecoveryCode));
       });
-      const uri = generateURI({ issuer: deps.issuerName, label: username, secret });
-      const qrSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 });
-      return { secret, qrSvg, recoveryCodes };
+      return present(username, secret, recoveryCodes);
+    },
+
+    /** The enrolment page's content again, from what startEnrolment sealed. */
+    async reopenEnrolment(sealed: string, username: string): Promise<Enrolment> {
+      const { secret, recoveryCodes } = JSON.parse(deps.box.open(sealed)) as { secret: string; recoveryCodes: string[] };
+      return present(username, secret, recoveryCodes);
     },
 
     async verifyCode(sub: string, code: string): Promise<boolean> {

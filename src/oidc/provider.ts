@@ -16,6 +16,7 @@ import type { Database } from '../stores/database.js';
 import type { EphemeralStore } from '../stores/ephemeral/types.js';
 import { createAdapterFactory } from './adapter.js';
 import { claims, createFindAccount, scopes } from './config/claims.js';
+import { acrValuesSupported } from './authentication-requirements.js';
 import { clientAuthMethods, enabledJWA } from './config/client-auth.js';
 import { features } from './config/features.js';
 import { ttl } from './config/ttl.js';
@@ -79,6 +80,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       short: { httpOnly: true, sameSite: 'lax' },
     },
     claims,
+    // acr_values_supported in discovery; authentication-requirements.ts honours acr_values.
+    acrValues: [...acrValuesSupported],
     scopes,
     features: features(
       access,

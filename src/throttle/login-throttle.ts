@@ -1,61 +1,52 @@
-// Brute-force protection of the login form: failures are counted per username+IP and per IP;
-// from the third failure each attempt waits a little longer (progressive delay), and after the
-// configured number of failures the pair (or the IP) is locked for LOGIN_LOCK_SECONDS.
+// Brute-force protection of the password form: attempts are counted per username+IP and per IP.
+// Each attempt reserves its point BEFORE argon2 runs (attempt-reservation.ts), so parallel
+// guesses cannot all pass one reading of the counter; a correct password gives the points back.
+// From the third failure each attempt waits a little longer (progressive delay), and an attempt
+// beyond the configured number of failures is refused and locks the pair (or the IP) for
+// LOGIN_LOCK_SECONDS.
 import crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RateLimiterRes } from 'rate-limiter-flexible';
+import { normalizeUsername } from '../credentials/usernames.js';
+import { progressiveDelayMs, refundAttempt, reserveAttempt, type Counter } from './attempt-reservation.js';
 import type { Throttles } from './throttles.js';
 
-export type LoginGate = { allowed: true; delayMs: number } | { allowed: false; retryAfterSeconds: number };
-
-const maxDelayMs = 4_000;
+export type LoginGate =
+  /** lastAttempt: this attempt took the last point of a counter; if it fails, the lock is on. */
+  | { allowed: true; delayMs: number; lastAttempt: boolean }
+  | { allowed: false; retryAfterSeconds: number };
 
 function userKey(username: string, ip: string): string {
-  // Case-insensitive, as usernames are: "Alice" and "alice" share one counter. Hashed, so the
-  // store holds neither usernames nor any character a key cannot hold.
-  return `${crypto.createHash('sha256').update(username.toLowerCase()).digest('base64url')}|${ip}`;
+  // The one normalised form of a username (credentials/usernames.ts), the same the lookup uses:
+  // "Alice", "ALICE" and a fullwidth "Ａｌｉｃｅ" share one counter. Hashed, so the store holds
+  // neither usernames nor any character a key cannot hold.
+  return `${crypto.createHash('sha256').update(normalizeUsername(username)).digest('base64url')}|${ip}`;
 }
 
-export async function checkLoginAllowed(throttles: Throttles, username: string, ip: string): Promise<LoginGate> {
-  const [byUser, byIp] = await Promise.all([
-    throttles.loginFailuresByUser.get(userKey(username, ip)),
-    throttles.loginFailuresByIp.get(ip),
-  ]);
-  const { loginMaxFailures, loginMaxFailuresPerIp } = throttles.settings;
-  const locked = [
-    byUser && byUser.consumedPoints >= loginMaxFailures ? byUser : undefined,
-    byIp && byIp.consumedPoints >= loginMaxFailuresPerIp ? byIp : undefined,
-  ].filter((result): result is RateLimiterRes => result !== undefined);
-  if (locked.length) {
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(Math.max(...locked.map((r) => r.msBeforeNext)) / 1000)) };
-  }
-  const failures = byUser?.consumedPoints ?? 0;
-  return { allowed: true, delayMs: failures >= 2 ? Math.min(250 * 2 ** (failures - 2), maxDelayMs) : 0 };
+function loginCounters(throttles: Throttles, username: string, ip: string): [Counter, Counter] {
+  return [
+    { limiter: throttles.loginFailuresByUser, key: userKey(username, ip) },
+    { limiter: throttles.loginFailuresByIp, key: ip },
+  ];
 }
 
-export async function waitBeforeLogin(gate: LoginGate): Promise<void> {
-  if (gate.allowed && gate.delayMs > 0) await sleep(gate.delayMs);
+/** Reserves one password attempt for this username and IP, or says how long to wait. */
+export async function reserveLoginAttempt(throttles: Throttles, username: string, ip: string): Promise<LoginGate> {
+  const reservation = await reserveAttempt(loginCounters(throttles, username, ip));
+  if (!reservation.reserved) return { allowed: false, retryAfterSeconds: reservation.retryAfterSeconds };
+  const [byUser] = reservation.results;
+  return {
+    allowed: true,
+    delayMs: progressiveDelayMs(byUser!.consumedPoints),
+    lastAttempt: reservation.results.some((result) => result.remainingPoints === 0),
+  };
 }
 
-/** Counts a failure; true when this failure locked the username+IP pair or the IP. */
-export async function recordLoginFailure(throttles: Throttles, username: string, ip: string): Promise<boolean> {
-  const results = await Promise.allSettled([
-    throttles.loginFailuresByUser.consume(userKey(username, ip)),
-    throttles.loginFailuresByIp.consume(ip),
-  ]);
-  let lockedNow = false;
-  for (const result of results) {
-    if (result.status === 'fulfilled') {
-      if (result.value.remainingPoints === 0) lockedNow = true;
-    } else if (result.reason instanceof RateLimiterRes) {
-      lockedNow = true;
-    } else {
-      throw result.reason;
-    }
-  }
-  return lockedNow;
+export async function waitBeforeAttempt(gate: { allowed: boolean; delayMs?: number }): Promise<void> {
+  if (gate.allowed && gate.delayMs) await sleep(gate.delayMs);
 }
 
-export async function recordLoginSuccess(throttles: Throttles, username: string, ip: string): Promise<void> {
-  await throttles.loginFailuresByUser.delete(userKey(username, ip));
+/** The password was right: the pair's failures are forgiven and the IP's point is given back. */
+export async function settleLoginSuccess(throttles: Throttles, username: string, ip: string): Promise<void> {
+  const [byUser, byIp] = loginCounters(throttles, username, ip);
+  await Promise.all([byUser.limiter.delete(byUser.key), refundAttempt(byIp)]);
 }

@@ -26,6 +26,7 @@ export interface FlowStep {
   url: string;
   location: string | undefined;
   body: string;
+  headers: Headers;
 }
 
 function formField(html: string, name: string): string | undefined {
@@ -46,7 +47,13 @@ export class BrowserlessUser {
     });
     this.jar.store(response);
     const location = response.headers.get('location') ?? undefined;
-    return { status: response.status, url, location: location && new URL(location, url).href, body: await response.text() };
+    return {
+      status: response.status,
+      url,
+      location: location && new URL(location, url).href,
+      body: await response.text(),
+      headers: response.headers,
+    };
   }
 
   /** Follows redirects until a page is shown or the client's redirect URI is reached. */

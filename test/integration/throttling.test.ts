@@ -66,7 +66,8 @@ describe(`throttling (${storesLabel})`, () => {
     }
     const locked = answers[3]!;
     assert.equal(locked.status, 429);
-    assert.match(locked.body, /Too many attempts\. Please try again later\./);
+    assert.match(locked.body, /Too many attempts\. Try again in <time datetime="PT900S">15 minutes<\/time>\./);
+    assert.equal(locked.headers.get('retry-after'), '900', 'the whole lock, LOGIN_LOCK_SECONDS');
     assert.equal(locked.location, undefined, 'no code while locked');
   });
 
