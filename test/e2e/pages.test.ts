@@ -199,6 +199,14 @@ describe(`login pages on a phone, accessible (${storesLabel})`, () => {
     await checkPage(page, 'enrolment', documents);
     const totpSecret = (await page.textContent('code.secret'))!.trim();
 
+    // A wrong code: the page that answers (with its error) fits and passes too.
+    await page.fill('input[name="code"]', '000000');
+    const refused = page.waitForResponse((response) => response.request().method() === 'POST' && response.url().endsWith('/mfa'));
+    await page.click('button[type="submit"]');
+    await refused;
+    await page.waitForSelector('[role="alert"]');
+    await checkPage(page, 'enrolment after a wrong code', documents);
+
     await page.fill('input[name="code"]', await generate({ secret: totpSecret }));
     await page.click('button[type="submit"]');
     await page.waitForSelector('button[value="allow"]');
