@@ -25,10 +25,12 @@ export function createRevocationRoutes(deps: { revocations: RevocationStore; sto
     if (!parsed.success) {
       throw badRequest(`give exactly one of jti, sub, client_id, grant_id (${describeIssue(parsed.error)})`);
     }
-    const now = Math.floor(Date.now() / 1000);
+    // Milliseconds: a token issued before this moment is revoked, one issued after it lives
+    // (the store answers only once this millisecond has passed: published-revocations.ts).
+    const now = Date.now();
     const body = parsed.data;
     if ('jti' in body) {
-      await deps.revocations.revokeToken(body.jti, now + revokedBeforeLifetime);
+      await deps.revocations.revokeToken(body.jti, Math.floor(now / 1000) + revokedBeforeLifetime);
     } else if ('sub' in body) {
       await deps.revocations.revokeIssuedBefore('sub', body.sub, now, revokedBeforeLifetime);
     } else if ('client_id' in body) {
@@ -37,7 +39,7 @@ export function createRevocationRoutes(deps: { revocations: RevocationStore; sto
       await deps.revocations.revokeIssuedBefore('grant', body.grant_id, now, revokedBeforeLifetime);
       await deps.store.revokeByGrantId(body.grant_id);
     }
-    ctx.body = { revoked: body, revoked_at: now };
+    ctx.body = { revoked: body, revoked_at: Math.floor(now / 1000), revoked_at_ms: now };
   });
   return router;
 }

@@ -3,7 +3,9 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Catalog } from '../catalog/catalog.js';
 import type { EphemeralStore, Payload } from '../stores/ephemeral/types.js';
-import { revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
+import { issuedAtMs, revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
+import { exchangedFromClaim, issuedAtMsClaim, readExchangedFrom } from '../revocation/token-claims.js';
+import { opaqueTokenReference } from '../revocation/opaque-token-reference.js';
 import { isStorableText } from '../stores/text.js';
 import { toProviderClientMetadata } from './client-metadata.js';
 
@@ -17,7 +19,7 @@ interface AdapterDeps {
 // Revoking a grant deletes its stored records and marks its JWT access tokens (which carry the
 // grant as `gid`) revoked, so a replayed code or refresh token takes everything down with it.
 async function revokeGrant(deps: AdapterDeps, grantId: string): Promise<void> {
-  await deps.revocations.revokeIssuedBefore('grant', grantId, Math.floor(Date.now() / 1000), revokedBeforeLifetime);
+  await deps.revocations.revokeIssuedBefore('grant', grantId, Date.now(), revokedBeforeLifetime);
   await deps.store.revokeByGrantId(grantId);
 }
 
@@ -26,19 +28,70 @@ async function revokeGrant(deps: AdapterDeps, grantId: string): Promise<void> {
 // instance, without finding and deleting each one (DESIGN.md "Revocation reach").
 const revocableModels = new Set(['AccessToken', 'ClientCredentials', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'Session']);
 
+// The precise times the adapter keeps in a stored record beside the library's epoch seconds
+// (which the library drops when it loads a record: lib/models/payload.js keeps IN_PAYLOAD only):
+// `iatMs` for a token (its `iat`), `loginTsMs` for a session (its `loginTs`, the login it vouches for).
+const tokenIssuedAtMs = 'iatMs';
+const sessionLoginMs = 'loginTsMs';
+
+const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+
+/** Now, inside the second `seconds` names (the record was stamped with it a moment ago). */
+function nowWithin(seconds: number): number {
+  return Math.min(Math.max(Date.now(), seconds * 1000), seconds * 1000 + 999);
+}
+
 async function isRevokedRecord(deps: AdapterDeps, model: string, id: string, record: Payload): Promise<boolean> {
   if (!revocableModels.has(model)) return false;
-  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const extra = (typeof record.extra === 'object' && record.extra !== null ? record.extra : {}) as Record<string, unknown>;
   // A session is re-saved on every visit; what it vouches for dates from the login.
-  const issuedAt = model === 'Session' ? record.loginTs : record.iat;
-  if (typeof issuedAt !== 'number') return false;
+  const [seconds, precise] = model === 'Session' ? [record.loginTs, record[sessionLoginMs]] : [record.iat, record[tokenIssuedAtMs]];
+  if (typeof seconds !== 'number') return false;
+  const exchangedFrom = readExchangedFrom(extra[exchangedFromClaim]);
+  // We wrote it; a lineage we cannot read cannot be checked, so the record is not honoured.
+  if (!exchangedFrom) return true;
   return deps.revocations.isRevoked({
     jti: text(record.jti) ?? id,
-    iat: issuedAt,
+    issuedAt: issuedAtMs(seconds, precise),
     sub: text(record.accountId) ?? (model === 'ClientCredentials' ? text(record.clientId) : undefined),
     clientId: text(record.clientId),
-    grantId: text(record.grantId),
+    // An exchanged opaque token has no grant of its own; it belongs to its subject token's (`gid`).
+    grantId: text(record.grantId) ?? text(extra.gid),
+    exchangedFrom,
   });
+}
+
+/**
+ * The record to store, with its precise time: a token's from its `iat_ms` claim or now (it is
+ * saved once, right after the library stamped `iat`); a session's kept from the stored record
+ * while it vouches for the same login, else now (a login just happened).
+ */
+async function withPreciseTime(store: EphemeralStore, model: string, id: string, payload: Payload): Promise<Payload> {
+  if (!revocableModels.has(model)) return payload;
+  if (model === 'Session') {
+    if (typeof payload.loginTs !== 'number') return payload;
+    const stored = await store.find(model, id);
+    const sameLogin = stored?.loginTs === payload.loginTs && stored.accountId === payload.accountId;
+    const kept = sameLogin && typeof stored[sessionLoginMs] === 'number' ? stored[sessionLoginMs] : nowWithin(payload.loginTs);
+    return { ...payload, [sessionLoginMs]: kept };
+  }
+  if (typeof payload.iat !== 'number') return payload;
+  const claimed = (payload.extra as Record<string, unknown> | undefined)?.[issuedAtMsClaim];
+  const precise = typeof claimed === 'number' ? issuedAtMs(payload.iat, claimed) : nowWithin(payload.iat);
+  return { ...payload, [tokenIssuedAtMs]: precise };
+}
+
+// An opaque access token is destroyed when it is revoked (RFC 7009). Tokens exchanged from it
+// name it by reference in `exchanged_from` (oidc/grants/presented-token.ts), so the reference is
+// listed as revoked until the token would have expired: they die with it, here and at APIs.
+const opaqueAccessTokenModels = new Set(['AccessToken', 'ClientCredentials']);
+
+async function destroyRecord(deps: AdapterDeps, model: string, id: string): Promise<void> {
+  if (opaqueAccessTokenModels.has(model) && isStorableText(id)) {
+    const record = await deps.store.find(model, id);
+    if (typeof record?.exp === 'number') await deps.revocations.revokeToken(opaqueTokenReference(id), record.exp);
+  }
+  await deps.store.destroy(model, id);
 }
 
 // Records outlive their nominal expiry by the clock tolerance, as the library's own adapter does,
@@ -46,8 +99,13 @@ async function isRevokedRecord(deps: AdapterDeps, model: string, id: string, rec
 function ephemeralAdapter(deps: AdapterDeps, model: string): Adapter {
   const { store, clockTolerance } = deps;
   return {
-    upsert: (id, payload, expiresIn) =>
-      store.upsert(model, id, payload as Payload, expiresIn === undefined ? undefined : expiresIn + clockTolerance),
+    upsert: async (id, payload, expiresIn) =>
+      store.upsert(
+        model,
+        id,
+        await withPreciseTime(store, model, id, payload as Payload),
+        expiresIn === undefined ? undefined : expiresIn + clockTolerance,
+      ),
     find: async (id) => {
       // A presented value with a NUL character cannot be one of ours (Postgres could not even
       // compare it): not found.
@@ -57,7 +115,7 @@ function ephemeralAdapter(deps: AdapterDeps, model: string): Adapter {
     },
     findByUid: (uid) => store.findByUid(model, uid) as Promise<AdapterPayload | undefined>,
     findByUserCode: (userCode) => store.findByUserCode(model, userCode) as Promise<AdapterPayload | undefined>,
-    destroy: (id) => store.destroy(model, id),
+    destroy: (id) => destroyRecord(deps, model, id),
     revokeByGrantId: (grantId) => revokeGrant(deps, grantId),
     // The library checks `consumed` and then calls consume() (find-then-act). Two parallel
     // redemptions both pass its check; the store's atomic consume lets exactly one through, and

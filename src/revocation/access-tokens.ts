@@ -3,7 +3,8 @@
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { toPublicJwk } from '../keys/keystore.js';
 import { accessTokenSigningAlg } from '../oidc/config/resource-indicators.js';
-import type { TokenIdentity } from '../stores/revocations/types.js';
+import { issuedAtMs, type TokenIdentity } from '../stores/revocations/types.js';
+import { exchangedFromClaim, issuedAtMsClaim, readExchangedFrom } from './token-claims.js';
 import { VerifiedTokens } from './verified-tokens.js';
 
 export interface AccessTokenClaims extends JWTPayload {
@@ -12,6 +13,9 @@ export interface AccessTokenClaims extends JWTPayload {
   exp: number;
   client_id?: string;
   scope?: string;
+  /** The issue time in ms (token-claims.ts); absent on tokens issued before it existed. */
+  iat_ms?: number;
+  exchanged_from?: unknown;
 }
 
 export type VerifiedAccessToken =
@@ -55,6 +59,8 @@ export function createAccessTokenVerifier(options: { issuer: string; publishedKe
         requiredClaims: ['jti', 'iat', 'exp'],
         clockTolerance: options.clockTolerance,
       });
+      // Ours are well formed; a lineage we cannot read could not be checked for revocation.
+      if (!readExchangedFrom(payload[exchangedFromClaim])) return { ok: false, reason: 'invalid' };
       const claims = Object.freeze(payload) as AccessTokenClaims;
       verified.remember(token, claims);
       return { ok: true, claims };
@@ -69,9 +75,10 @@ export type VerifyAccessToken = ReturnType<typeof createAccessTokenVerifier>;
 export function tokenIdentity(claims: AccessTokenClaims): TokenIdentity {
   return {
     jti: claims.jti,
-    iat: claims.iat,
+    issuedAt: issuedAtMs(claims.iat, claims[issuedAtMsClaim]),
     sub: claims.sub,
     clientId: claims.client_id,
     grantId: typeof claims.gid === 'string' ? claims.gid : undefined,
+    exchangedFrom: readExchangedFrom(claims[exchangedFromClaim]) ?? [],
   };
 }

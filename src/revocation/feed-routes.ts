@@ -2,14 +2,20 @@
 //
 //   id: 42
 //   event: revocation
-//   data: {"kind":"jti","value":"<jti>","revoked_at":1795433386,"expires_at":1795433686}
+//   data: {"kind":"sub","value":"<sub>","revoked_at":1795433386,"revoked_at_ms":1795433386417,"expires_at":1795519846}
 //
-// kind "jti": that token is revoked. kind "sub" | "client" | "grant": every token whose `sub`,
-// `client_id` or `gid` matches `value` and whose `iat` <= `revoked_at` is revoked. An event may be
-// forgotten after `expires_at`. A fresh connection first receives every unexpired event (the
-// whole current state), then one `event: ready` (no id) marking that it is up to date, then
-// live events; reconnecting with `Last-Event-ID` (or `?after=`) resumes after that event.
-// Comment lines (": keep-alive") are sent every 15 s.
+// kind "jti": that token is revoked, and so is every token exchanged from it (whose
+// `exchanged_from` names it). kind "sub" | "client" | "grant": every token whose `sub`,
+// `client_id` (or a `client_id` in its `exchanged_from`) or `gid` matches `value` and that was
+// issued at or before `revoked_at_ms` is revoked. Times: `revoked_at_ms` is milliseconds since
+// the epoch, compared with a token's `iat_ms` (its issue time in ms; a token without it is taken
+// as issued at the first millisecond of its `iat` second, so a revocation in that second revokes
+// it). `revoked_at` is the same moment in epoch seconds (rounded down), kept for readers that
+// predate `revoked_at_ms`: they compare `iat <= revoked_at` at second precision, which fails
+// closed. `expires_at` is epoch seconds: the event may be forgotten after it. A fresh connection
+// first receives every unexpired event (the whole current state), then one `event: ready` (no
+// id) marking that it is up to date, then live events; reconnecting with `Last-Event-ID` (or
+// `?after=`) resumes after that event. Comment lines (": keep-alive") are sent every 15 s.
 import { PassThrough } from 'node:stream';
 import type Router from '@koa/router';
 import { createRouter } from '../http/router.js';
@@ -22,7 +28,13 @@ import type { FeedHub } from './feed-hub.js';
 const keepAliveMs = 15_000;
 
 function formatEvent(event: RevocationEvent): string {
-  const data = { kind: event.kind, value: event.value, revoked_at: event.revokedAt, expires_at: event.expiresAt };
+  const data = {
+    kind: event.kind,
+    value: event.value,
+    revoked_at: Math.floor(event.revokedAt / 1000),
+    revoked_at_ms: event.revokedAt,
+    expires_at: event.expiresAt,
+  };
   return `id: ${event.id}\nevent: revocation\ndata: ${JSON.stringify(data)}\n\n`;
 }
 

@@ -1,6 +1,9 @@
 // SQL for the revocation feed's event log. Each insert is announced with NOTIFY (payload: the
 // event id) in the same statement's transaction, so every instance can stream it at once.
+// revoked_at is in ms since the epoch (migration 009); a value in seconds (written by an
+// instance not yet upgraded) is read as its second's last millisecond.
 import type { Queryable } from './database.js';
+import { secondsBelow } from './revocations/types.js';
 
 export const revocationFeedChannel = 'portcullis_revocations';
 
@@ -8,7 +11,9 @@ export interface RevocationEvent {
   id: number;
   kind: 'jti' | 'sub' | 'client' | 'grant';
   value: string;
+  /** ms since the epoch. For kind jti: when it was revoked; otherwise tokens issued at or before it are. */
   revokedAt: number;
+  /** Epoch seconds: the event may be forgotten after this. */
   expiresAt: number;
 }
 
@@ -30,7 +35,7 @@ export async function appendRevocationEvent(
        VALUES ($1, $2, $3, to_timestamp($4)) RETURNING id
      )
      SELECT id, pg_notify($5, id::text) FROM inserted`,
-    [event.kind, event.value, event.revokedAt, event.expiresAt, revocationFeedChannel],
+    [event.kind, event.value, Math.floor(event.revokedAt), event.expiresAt, revocationFeedChannel],
   );
   return rows[0]!.id;
 }
@@ -38,11 +43,21 @@ export async function appendRevocationEvent(
 /** Unexpired events after `afterId`, oldest first, at most `limit`. */
 export async function listRevocationEvents(db: Queryable, afterId: number, limit: number): Promise<RevocationEvent[]> {
   const rows = await db.query<RevocationEventRow>(
-    `SELECT id, kind, value, revoked_at, floor(extract(epoch FROM expires_at))::bigint AS expires_at
+    `SELECT id, kind, value,
+            CASE WHEN revoked_at >= ${secondsBelow} THEN revoked_at
+                 WHEN kind = 'jti' THEN revoked_at * 1000
+                 ELSE revoked_at * 1000 + 999 END AS revoked_at,
+            floor(extract(epoch FROM expires_at))::bigint AS expires_at
      FROM revocation_events WHERE id > $1 AND expires_at > now() ORDER BY id LIMIT $2`,
     [afterId, limit],
   );
-  return rows.map((row) => ({ id: row.id, kind: row.kind, value: row.value, revokedAt: row.revoked_at, expiresAt: row.expires_at }));
+  return rows.map((row) => ({
+    id: Number(row.id),
+    kind: row.kind,
+    value: row.value,
+    revokedAt: Number(row.revoked_at),
+    expiresAt: Number(row.expires_at),
+  }));
 }
 
 export async function purgeExpiredRevocationEvents(db: Queryable): Promise<void> {

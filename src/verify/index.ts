@@ -8,7 +8,8 @@
 //   const { claims } = await verifier.verify(token, { scope: 'orders.read' });
 //
 // Checks: signature against the issuer's JWKS (cached; refetched on an unknown kid, so key
-// rollover just works), `typ` at+jwt, `iss`, `aud`, `exp` (with a small clock tolerance),
+// rollover just works) by an algorithm Portcullis signs access tokens with (ES256 unless told
+// otherwise: see `algorithms`), `typ` at+jwt, `iss`, `aud`, `exp` (with a small clock tolerance),
 // `scope`, an optional rule on the `act` chain, and revocation from the feed: a token revoked at
 // the server is refused here as soon as the event arrives (well under a second on a live feed).
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
@@ -22,6 +23,14 @@ export interface ActClaim {
   act?: ActClaim;
 }
 
+/**
+ * The algorithms Portcullis signs access tokens with. The JWKS also holds keys for other token
+ * types (an RS256 key for ID tokens, which OpenID Connect requires): RFC 8725 §3.1 asks that
+ * each token type accept only its own algorithms, so a token signed with another type's key
+ * is refused by its algorithm, not only by its `typ`.
+ */
+export const accessTokenAlgorithms: readonly string[] = ['ES256'];
+
 export interface TokenVerifierOptions {
   issuer: string;
   /** This API's identifier: tokens must be addressed to it. */
@@ -33,6 +42,14 @@ export interface TokenVerifierOptions {
   /** Refuse tokens while the feed has been out of contact longer than this (default 30 s). */
   maxFeedSilenceMs?: number;
   clockToleranceSeconds?: number;
+  /**
+   * The JWS algorithms accepted for access tokens (default `accessTokenAlgorithms`: ES256, the
+   * only one Portcullis signs them with). Configuration, not discovery: the discovery document
+   * has no member for access-token algorithms (its `id_token_signing_alg_values_supported`
+   * lists RS256 precisely because ID tokens are not access tokens), and an allow-list read
+   * from the network could be widened by whoever can change what that URL serves.
+   */
+  algorithms?: readonly string[];
   jwksUri?: string;
   fetch?: typeof fetch;
 }
@@ -45,7 +62,16 @@ export interface VerifyOptions {
 }
 
 export interface VerifiedToken {
-  claims: JWTPayload & { scope?: string; client_id?: string; act?: ActClaim; gid?: string };
+  claims: JWTPayload & {
+    scope?: string;
+    client_id?: string;
+    act?: ActClaim;
+    gid?: string;
+    /** The issue time in ms since the epoch (Portcullis' private claim; `iat` is in seconds). */
+    iat_ms?: number;
+    /** For a token-exchange result: the tokens it was exchanged from, nearest first. */
+    exchanged_from?: { jti?: string; client_id?: string }[];
+  };
   scopes: string[];
 }
 
@@ -60,6 +86,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const issuer = options.issuer.replace(/\/+$/, '');
   const jwks = createRemoteJWKSet(new URL(options.jwksUri ?? `${issuer}/jwks`));
   const maxSilence = options.maxFeedSilenceMs ?? 30_000;
+  const algorithms = [...(options.algorithms ?? accessTokenAlgorithms)];
+  if (algorithms.length === 0 || algorithms.some((alg) => alg === 'none' || alg.startsWith('HS'))) {
+    throw new TypeError('algorithms must name asymmetric JWS algorithms (RFC 8725 §3.1, §3.2)');
+  }
   let feed: FeedClient | undefined;
   if (options.revocationFeed) {
     feed = startFeedClient({
@@ -78,7 +108,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
           issuer,
           audience: options.audience,
           typ: 'at+jwt',
-          algorithms: ['ES256', 'RS256', 'PS256', 'EdDSA', 'Ed25519'],
+          algorithms,
           requiredClaims: ['exp', 'iat', 'jti'],
           clockTolerance: options.clockToleranceSeconds ?? 5,
         }));

@@ -32,6 +32,9 @@ const day = 24 * hour;
 const kinds: readonly RevocationKind[] = ['sub', 'client', 'grant'];
 const id = () => randomUUID();
 const epochNow = () => Math.floor(Date.now() / 1000);
+/** Marks and issue times are in ms since the epoch. */
+const msNow = () => Date.now();
+const second = 1000;
 /** The TokenIdentity field that carries each kind. */
 const field = { sub: 'sub', client: 'clientId', grant: 'grantId' } as const;
 
@@ -52,48 +55,49 @@ function runRevocationStoreContract<H extends Harness>(
     });
 
     it('revokes nothing until told to', async () => {
-      const now = epochNow();
-      assert.equal(await store().isRevoked({ jti: id(), iat: now }), false);
-      assert.equal(await store().isRevoked({ jti: id(), iat: now, sub: id(), clientId: id(), grantId: id() }), false);
+      const now = msNow();
+      assert.equal(await store().isRevoked({ jti: id(), issuedAt: now }), false);
+      assert.equal(await store().isRevoked({ jti: id(), issuedAt: now, sub: id(), clientId: id(), grantId: id() }), false);
     });
 
     it('revokeToken lists a jti until its exp, whatever else the token names', async () => {
       const [jti, other] = [id(), id()];
       const now = epochNow();
       await store().revokeToken(jti, now + hour);
-      assert.equal(await store().isRevoked({ jti, iat: now }), true);
-      assert.equal(await store().isRevoked({ jti, iat: now + 10, sub: id(), clientId: id(), grantId: id() }), true);
-      assert.equal(await store().isRevoked({ jti: other, iat: now }), false);
+      assert.equal(await store().isRevoked({ jti, issuedAt: msNow() }), true);
+      assert.equal(await store().isRevoked({ jti, issuedAt: msNow() + 10 * second, sub: id(), clientId: id(), grantId: id() }), true);
+      assert.equal(await store().isRevoked({ jti: other, issuedAt: msNow() }), false);
 
       // A token past its exp is dead anyway: listing it changes nothing.
       const expired = id();
       await store().revokeToken(expired, now - 10);
-      assert.equal(await store().isRevoked({ jti: expired, iat: now - hour }), false);
+      assert.equal(await store().isRevoked({ jti: expired, issuedAt: msNow() - hour * second }), false);
     });
 
     it('revokeIssuedBefore revokes the tokens of that subject / client / grant issued at or before the mark', async () => {
-      const at = epochNow();
+      const at = msNow();
       for (const kind of kinds) {
         const target = id();
         await store().revokeIssuedBefore(kind, target, at, day);
-        const token = (iat: number) => ({ jti: id(), iat, [field[kind]]: target });
-        assert.equal(await store().isRevoked(token(at - hour)), true, `${kind}: issued before`);
+        const token = (issuedAt: number) => ({ jti: id(), issuedAt, [field[kind]]: target });
+        assert.equal(await store().isRevoked(token(at - hour * second)), true, `${kind}: issued before`);
+        assert.equal(await store().isRevoked(token(at - 1)), true, `${kind}: issued a millisecond before`);
         assert.equal(await store().isRevoked(token(at)), true, `${kind}: issued at the mark`);
-        assert.equal(await store().isRevoked(token(at + 1)), false, `${kind}: issued after`);
+        assert.equal(await store().isRevoked(token(at + 1)), false, `${kind}: issued a millisecond after`);
         // Another id, and the same id as another kind, are untouched.
-        assert.equal(await store().isRevoked({ jti: id(), iat: at - hour, [field[kind]]: id() }), false, `${kind}: other id`);
+        assert.equal(await store().isRevoked({ jti: id(), issuedAt: at - hour * second, [field[kind]]: id() }), false, `${kind}: other id`);
         for (const otherKind of kinds.filter((other) => other !== kind)) {
-          const crossed = { jti: id(), iat: at - hour, [field[otherKind]]: target };
+          const crossed = { jti: id(), issuedAt: at - hour * second, [field[otherKind]]: target };
           assert.equal(await store().isRevoked(crossed), false, `${kind} mark read as ${otherKind}`);
         }
       }
     });
 
     it('keeps the later of two marks', async () => {
-      const at = epochNow();
+      const at = msNow();
       for (const kind of kinds) {
         const target = id();
-        const token = (iat: number) => ({ jti: id(), iat, [field[kind]]: target });
+        const token = (issuedAt: number) => ({ jti: id(), issuedAt, [field[kind]]: target });
         await store().revokeIssuedBefore(kind, target, at, day);
         await store().revokeIssuedBefore(kind, target, at - 100, day); // delayed, older
         assert.equal(await store().isRevoked(token(at - 50)), true, `${kind}: the later mark still holds`);
@@ -104,22 +108,81 @@ function runRevocationStoreContract<H extends Harness>(
     });
 
     it('checks a token with only a jti, and one naming every id', async () => {
-      const now = epochNow();
+      const now = msNow();
       const [sub, clientId, grantId] = [id(), id(), id()];
       // Marks for ids the bare token does not name never reach it.
       for (const [kind, target] of [['sub', sub], ['client', clientId], ['grant', grantId]] as const) {
         await store().revokeIssuedBefore(kind, target, now, day);
       }
-      assert.equal(await store().isRevoked({ jti: id(), iat: now - 10 }), false);
+      assert.equal(await store().isRevoked({ jti: id(), issuedAt: now - 10 }), false);
       // Any one of its ids revokes a full token; none of them, no.
-      const full = { iat: now - 10, sub: id(), clientId: id(), grantId: id() };
+      const full = { issuedAt: now - 10, sub: id(), clientId: id(), grantId: id() };
       assert.equal(await store().isRevoked({ jti: id(), ...full }), false);
       assert.equal(await store().isRevoked({ jti: id(), ...full, sub }), true);
       assert.equal(await store().isRevoked({ jti: id(), ...full, clientId }), true);
       assert.equal(await store().isRevoked({ jti: id(), ...full, grantId }), true);
       const jti = id();
-      await store().revokeToken(jti, now + hour);
+      await store().revokeToken(jti, epochNow() + hour);
       assert.equal(await store().isRevoked({ jti, ...full }), true);
+    });
+
+    it('regression: revocation "before" had one-second granularity — in the same second, a token issued after the mark lives and one issued before it dies', async () => {
+      // A mark in the middle of a second: everything below is inside that one second.
+      const at = Math.floor(msNow() / second) * second + 500;
+      for (const kind of kinds) {
+        const target = id();
+        await store().revokeIssuedBefore(kind, target, at, day);
+        const token = (issuedAt: number) => ({ jti: id(), issuedAt, [field[kind]]: target });
+        assert.equal(await store().isRevoked(token(at - 499)), true, `${kind}: issued earlier in the second`);
+        assert.equal(await store().isRevoked(token(at + 1)), false, `${kind}: issued a millisecond after, same second`);
+        assert.equal(await store().isRevoked(token(at + 499)), false, `${kind}: issued later in the same second`);
+      }
+    });
+
+    it('reads a mark given in epoch seconds (before migration 009) as its whole second, failing closed', async () => {
+      const seconds = epochNow();
+      for (const kind of kinds) {
+        const target = id();
+        await store().revokeIssuedBefore(kind, target, seconds, day);
+        const token = (issuedAt: number) => ({ jti: id(), issuedAt, [field[kind]]: target });
+        assert.equal(await store().isRevoked(token(seconds * second + 999)), true, `${kind}: last ms of that second`);
+        assert.equal(await store().isRevoked(token((seconds + 1) * second)), false, `${kind}: the next second`);
+        // A later mark in ms replaces it; an older one in ms does not weaken it.
+        await store().revokeIssuedBefore(kind, target, seconds * second + 100, day);
+        assert.equal(await store().isRevoked(token(seconds * second + 999)), true, `${kind}: kept the later (seconds) mark`);
+        await store().revokeIssuedBefore(kind, target, (seconds + 1) * second + 100, day);
+        assert.equal(await store().isRevoked(token((seconds + 1) * second + 50)), true, `${kind}: a later ms mark replaced it`);
+        assert.equal(await store().isRevoked(token((seconds + 1) * second + 101)), false, kind);
+      }
+    });
+
+    it('regression: exchanged tokens outlived revocations of their source — a revoked ancestor jti or ancestor client revokes the token', async () => {
+      const now = msNow();
+      const [rootJti, middleJti, rootClient, middleClient] = [id(), id(), id(), id()];
+      const exchanged = (issuedAt: number) => ({
+        jti: id(),
+        issuedAt,
+        sub: id(),
+        clientId: id(),
+        exchangedFrom: [
+          { jti: middleJti, clientId: middleClient },
+          { jti: rootJti, clientId: rootClient },
+        ],
+      });
+      assert.equal(await store().isRevoked(exchanged(now)), false, 'nothing revoked yet');
+
+      await store().revokeToken(rootJti, epochNow() + hour);
+      assert.equal(await store().isRevoked(exchanged(now)), true, 'the root jti is revoked');
+      assert.equal(await store().isRevoked({ ...exchanged(now), exchangedFrom: [{ jti: middleJti }] }), false, 'other lineage');
+
+      const lineage = (clientId: string) => ({ jti: id(), issuedAt: now, exchangedFrom: [{ jti: id(), clientId }] });
+      await store().revokeIssuedBefore('client', rootClient, now + 10, day);
+      assert.equal(await store().isRevoked(lineage(rootClient)), true, 'the root client was revoked after it was issued');
+      assert.equal(await store().isRevoked({ ...lineage(rootClient), issuedAt: now + 11 }), false, 'issued after the client revocation');
+      assert.equal(await store().isRevoked(lineage(middleClient)), false, 'another client');
+      // An ancestor's client is matched as a client, never as a subject or a grant.
+      await store().revokeIssuedBefore('sub', middleClient, now + 10, day);
+      assert.equal(await store().isRevoked(lineage(middleClient)), false, 'a sub mark read as an ancestor client');
     });
 
     // The only wait in the suite: a listing ends at the token's exp, and a second listing with
@@ -132,13 +195,13 @@ function runRevocationStoreContract<H extends Harness>(
       await store().revokeToken(longFirst, now + 1);
       await store().revokeToken(shortFirst, now + 1);
       await store().revokeToken(shortFirst, now + hour);
-      assert.equal(await store().isRevoked({ jti: short, iat: now }), true);
+      assert.equal(await store().isRevoked({ jti: short, issuedAt: msNow() }), true);
 
       await sleep((now + 1) * 1000 - Date.now() + 200);
 
-      assert.equal(await store().isRevoked({ jti: short, iat: now }), false, 'still listed after exp');
-      assert.equal(await store().isRevoked({ jti: longFirst, iat: now }), true, 'an earlier exp shortened it');
-      assert.equal(await store().isRevoked({ jti: shortFirst, iat: now }), true, 'a later exp did not extend it');
+      assert.equal(await store().isRevoked({ jti: short, issuedAt: now * second }), false, 'still listed after exp');
+      assert.equal(await store().isRevoked({ jti: longFirst, issuedAt: now * second }), true, 'an earlier exp shortened it');
+      assert.equal(await store().isRevoked({ jti: shortFirst, issuedAt: now * second }), true, 'a later exp did not extend it');
     });
 
     backendChecks?.(current);
@@ -158,8 +221,8 @@ function postgresChecks(harness: () => PostgresHarness) {
     const now = epochNow();
     await store.revokeToken(jti, now + hour);
     await store.revokeToken(jti, now + 60);
-    await store.revokeIssuedBefore('sub', sub, now, day);
-    await store.revokeIssuedBefore('sub', sub, now, 60);
+    await store.revokeIssuedBefore('sub', sub, now * second, day);
+    await store.revokeIssuedBefore('sub', sub, now * second, 60);
     const [token] = await db.query<{ expires_in: number }>(
       'SELECT extract(epoch FROM expires_at - now())::float8 AS expires_in FROM revoked_tokens WHERE jti = $1',
       [jti],
@@ -226,13 +289,13 @@ function redisChecks(harness: () => RedisHarness) {
     const now = epochNow();
     await store.revokeToken(jti, now + hour);
     await store.revokeToken(jti, now + 60);
-    await store.revokeIssuedBefore('grant', grant, now, day);
-    await store.revokeIssuedBefore('grant', grant, now + 1, 60);
+    await store.revokeIssuedBefore('grant', grant, now * second, day);
+    await store.revokeIssuedBefore('grant', grant, now * second + 1, 60);
     const jtiTtl = await redis.pttl(`${prefix}{revoked}:jti:${jti}`);
     const markTtl = await redis.pttl(`${prefix}{revoked}:grant:${grant}`);
     assert.ok(Math.abs(jtiTtl - hour * 1000) < 5_000, `jti TTL ${jtiTtl} ms`);
     assert.ok(Math.abs(markTtl - day * 1000) < 5_000, `mark TTL ${markTtl} ms`);
-    assert.equal(await redis.get(`${prefix}{revoked}:grant:${grant}`), String(now + 1));
+    assert.equal(await redis.get(`${prefix}{revoked}:grant:${grant}`), String(now * second + 1));
   });
 
   // Runs last: every key the suite wrote is still there.
@@ -274,9 +337,16 @@ function clusterChecks(harness: () => ClusterHarness) {
     for (const key of written) assert.equal(await keySlot(redis, key), slot, key);
   });
 
-  it('checks a token with one MGET', async () => {
+  it('checks a token with one MGET, its whole exchange lineage included', async () => {
     const { redis, store } = harness();
-    const token = { jti: id(), iat: epochNow(), sub: id(), clientId: id(), grantId: id() };
+    const token = {
+      jti: id(),
+      issuedAt: msNow(),
+      sub: id(),
+      clientId: id(),
+      grantId: id(),
+      exchangedFrom: [{ jti: id(), clientId: id() }, { jti: id(), clientId: id() }],
+    };
     const before = await commandCounts(redis);
     await store.isRevoked(token);
     const afterwards = await commandCounts(redis);

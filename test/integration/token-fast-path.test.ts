@@ -89,8 +89,13 @@ describe(`fast paths: client credentials, token exchange, introspection (${store
     const libraryClaims = decodeJwt(libraryToken);
     assert.deepEqual(Object.keys(fastClaims).sort(), Object.keys(libraryClaims).sort());
     for (const [name, value] of Object.entries(libraryClaims)) {
-      if (name === 'jti' || name === 'iat' || name === 'exp') continue;
+      if (name === 'jti' || name === 'iat' || name === 'exp' || name === 'iat_ms') continue;
       assert.deepEqual(fastClaims[name], value, name);
+    }
+    // Both carry the issue time in ms, inside the second `iat` names.
+    for (const claims of [fastClaims, libraryClaims]) {
+      assert.equal(typeof claims.iat_ms, 'number');
+      assert.equal(Math.floor((claims.iat_ms as number) / 1000), claims.iat);
     }
     assert.equal(fastClaims.exp! - fastClaims.iat!, libraryClaims.exp! - libraryClaims.iat!);
     assert.equal(typeof fastClaims.jti, 'string');

@@ -1,7 +1,14 @@
-// Claims we add to access tokens beyond RFC 9068's: `gid`, the grant the token belongs to (so a
-// grant revoked later can be matched by APIs and introspection without a lookup), and `act`,
-// the delegation chain of a token-exchange result (RFC 8693 §4.1), set by the grant handler.
+// Claims we add to access tokens beyond RFC 9068's:
+// - `iat_ms`, the issue time in milliseconds (revocation/token-claims.ts), so a revocation in the
+//   same second as the token's `iat` can tell before from after;
+// - `gid`, the grant the token belongs to (so a grant revoked later can be matched by APIs and
+//   introspection without a lookup);
+// - `act` and `exchanged_from` of a token-exchange result (RFC 8693 §4.1; the lineage that lets a
+//   revocation of a token it came from reach it), set by the grant handler, which also sets `gid`
+//   for an exchanged token that has no grant of its own.
+// Opaque tokens keep these in their stored record (`extra`), where the adapter checks them.
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { issuedAtMsClaim } from '../../revocation/token-claims.js';
 
 const delegationClaims = new WeakMap<object, Record<string, unknown>>();
 
@@ -10,8 +17,18 @@ export function setDelegationClaims(token: object, claims: Record<string, unknow
   delegationClaims.set(token, claims);
 }
 
-export async function extraTokenClaims(_ctx: KoaContextWithOIDC, token: { grantId?: string }) {
-  const claims: Record<string, unknown> = { ...delegationClaims.get(token) };
+/**
+ * Now in ms, inside the second `iat` names when the token has one already (the library takes
+ * `iat` a moment before it asks for these claims, so the clock may just have crossed a second).
+ */
+function issuedAtMsFor(iat: number | undefined): number {
+  const now = Date.now();
+  if (typeof iat !== 'number') return now;
+  return Math.min(Math.max(now, iat * 1000), iat * 1000 + 999);
+}
+
+export async function extraTokenClaims(_ctx: KoaContextWithOIDC, token: { grantId?: string; iat?: number }) {
+  const claims: Record<string, unknown> = { [issuedAtMsClaim]: issuedAtMsFor(token.iat), ...delegationClaims.get(token) };
   if (token.grantId) claims.gid = token.grantId;
-  return Object.keys(claims).length ? claims : undefined;
+  return claims;
 }

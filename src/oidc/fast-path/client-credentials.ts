@@ -8,8 +8,8 @@
 //
 // Same as the library (lib/actions/grants/client_credentials.js, lib/models/formats/jwt.js):
 // the scope policy (resource-access.ts, as config/resource-indicators.ts applies it), the
-// claims (`jti`, `sub` = `client_id`, `iat`, `exp` = `iat` + the API's TTL, `scope`,
-// `client_id`, `iss`, `aud`; RFC 9068 §2.2), the `at+jwt` header and signing key, the response
+// claims (`iat_ms` from config/extra-token-claims.ts, then `jti`, `sub` = `client_id`, `iat`,
+// `exp` = `iat` + the API's TTL, `scope`, `client_id`, `iss`, `aud`; RFC 9068 §2.2), the `at+jwt` header and signing key, the response
 // members (RFC 6749 §5.1) and `Cache-Control: no-store`.
 import type { Context } from 'koa';
 import type { Counter } from 'prom-client';
@@ -20,6 +20,7 @@ import type { SignAccessToken } from './access-token-signer.js';
 import type { FastAnswer } from './fast-path.js';
 import { onlyUnderstood, type Form } from './token-form.js';
 import { newTokenId } from './token-ids.js';
+import { issuedAtMsClaim } from '../../revocation/token-claims.js';
 
 export interface ClientCredentialsFastPathDeps extends ClientAuthenticationDeps {
   issuer: string;
@@ -51,6 +52,9 @@ export function createClientCredentialsGrant(deps: ClientCredentialsFastPathDeps
   const issued = deps.tokensIssued.labels({ grant_type: 'client_credentials' });
 
   return async function clientCredentialsGrant(ctx: Context, form: Form): Promise<boolean> {
+    // The issue time is taken before anything is checked, so a revocation of the client that
+    // lands while this request is being decided revokes the token it yields (fails closed).
+    const issuedAt = Date.now();
     if (!form.resource || !onlyUnderstood(form, understood)) return false;
     const presented = presentedCredentials(ctx, form);
     const verified = presented && (await verifyClient(ctx, presented, deps, 'client_credentials'));
@@ -60,12 +64,13 @@ export function createClientCredentialsGrant(deps: ClientCredentialsFastPathDeps
     if (!api || api.accessTokenFormat !== 'jwt') return false;
     const scope = grantedScope(form.scope, await deps.access.reachableScopes(api, client.clientId));
     if (!scope) return false;
-    const iat = Math.floor(Date.now() / 1000);
+    const iat = Math.floor(issuedAt / 1000);
     // Signed while the assertion's `jti` is being spent (the Redis round trip), and thrown away
     // unless that succeeds. Last step: nothing after the commit may hand the request on.
     const [committed, accessToken] = await Promise.all([
       verified.commit(),
       deps.signAccessToken({
+        [issuedAtMsClaim]: issuedAt,
         jti: newTokenId(),
         sub: client.clientId,
         iat,

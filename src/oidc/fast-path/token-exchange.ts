@@ -3,7 +3,8 @@
 // oidc-provider. The policy is the one the library-side grant applies (grants/token-exchange.ts
 // `decideTokenExchange`), asked while the caller's credentials are verified and before its
 // assertion is spent; the token is the one the library would sign (claims of
-// lib/models/formats/jwt.js with `act` and `gid` from config/extra-token-claims.ts first), and the
+// lib/models/formats/jwt.js with the grant's `exchangedTokenClaims` first: `iat_ms`, `act`,
+// `exchanged_from`, `gid`), and the
 // audit record and response are the same functions'. A refusal, an opaque subject, actor or
 // target, a pairwise client or anything else unusual goes to the library as it came, which
 // decides it from scratch (and records a refusal in the audit trail).
@@ -14,6 +15,7 @@ import type { Audit } from '../../audit/audit.js';
 import { looksLikeJwt } from '../../revocation/access-tokens.js';
 import {
   decideTokenExchange,
+  exchangedTokenClaims,
   exchangeResponse,
   recordExchange,
   tokenExchangeGrantType,
@@ -47,6 +49,8 @@ export function createTokenExchangeGrant(deps: TokenExchangeFastPathDeps): FastA
   const issued = deps.tokensIssued.labels({ grant_type: tokenExchangeGrantType });
 
   return async function tokenExchangeGrant(ctx: Context, form: Form): Promise<boolean> {
+    // As on the library path: the issue time is taken before the subject token is checked.
+    const issuedAt = Date.now();
     if (!onlyUnderstood(form, understood)) return false;
     // Opaque subject or actor tokens are looked up through the library's models: its path.
     if (!form.subject_token || !looksLikeJwt(form.subject_token)) return false;
@@ -65,13 +69,12 @@ export function createTokenExchangeGrant(deps: TokenExchangeFastPathDeps): FastA
     if (!verified || verified.client.subjectType === 'pairwise') return false;
     if (!decision || decision.api.accessTokenFormat !== 'jwt') return false;
     const { client } = verified;
-    const iat = Math.floor(Date.now() / 1000);
+    const iat = Math.floor(issuedAt / 1000);
     // Signed while the caller's assertion is being spent, and thrown away unless that succeeds.
     const [committed, accessToken] = await Promise.all([
       verified.commit(),
       deps.signAccessToken({
-        act: decision.act,
-        ...(decision.subject.grantId ? { gid: decision.subject.grantId } : {}),
+        ...exchangedTokenClaims(decision, issuedAt),
         jti: newTokenId(),
         sub: decision.subject.sub,
         iat,

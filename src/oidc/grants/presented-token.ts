@@ -4,7 +4,9 @@
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import { looksLikeJwt, tokenIdentity, type VerifyAccessToken } from '../../revocation/access-tokens.js';
-import type { RevocationStore } from '../../stores/revocations/types.js';
+import type { ExchangeAncestor, RevocationStore } from '../../stores/revocations/types.js';
+import { exchangedFromClaim, readExchangedFrom } from '../../revocation/token-claims.js';
+import { opaqueTokenReference } from '../../revocation/opaque-token-reference.js';
 import { splitScope } from '../scopes.js';
 import { isActClaim, type ActClaim } from './delegation.js';
 
@@ -14,6 +16,11 @@ export const tokenTypes = {
 } as const;
 
 export interface PresentedToken {
+  /**
+   * What names this token in revocation state: a JWT's `jti`; for an opaque token, a digest of it
+   * (its value is the bearer credential itself and must never travel in another token).
+   */
+  reference: string;
   sub: string;
   clientId: string | undefined;
   audiences: string[];
@@ -24,6 +31,8 @@ export interface PresentedToken {
   act: ActClaim | undefined;
   /** RFC 8693 §4.4: who may act for the subject. */
   mayAct: ActClaim | undefined;
+  /** The tokens this one was exchanged from, nearest first. */
+  exchangedFrom: ExchangeAncestor[];
 }
 
 export interface PresentedTokenDeps {
@@ -52,9 +61,11 @@ async function readJwt(deps: PresentedTokenDeps, value: string, label: string): 
   }
   const { claims } = verified;
   if (typeof claims.sub !== 'string') throw refused(`${label} has no subject`);
-  if (await deps.revocations.isRevoked(tokenIdentity(claims))) throw refused(`${label} has been revoked`);
+  const identity = tokenIdentity(claims);
+  if (await deps.revocations.isRevoked(identity)) throw refused(`${label} has been revoked`);
   if (claims.act !== undefined && !isActClaim(claims.act)) throw refused(`${label} has a malformed act claim`);
   return {
+    reference: claims.jti,
     sub: claims.sub,
     clientId: claims.client_id,
     audiences: audiencesOf(claims.aud),
@@ -63,6 +74,7 @@ async function readJwt(deps: PresentedTokenDeps, value: string, label: string): 
     grantId: typeof claims.gid === 'string' ? claims.gid : undefined,
     act: claims.act,
     mayAct: isActClaim(claims.may_act) ? claims.may_act : undefined,
+    exchangedFrom: [...(identity.exchangedFrom ?? [])],
   };
 }
 
@@ -75,6 +87,7 @@ type StoredToken = {
   iat: number;
   jti: string;
   grantId?: string;
+  extra?: Record<string, unknown>;
   isExpired: boolean;
   resourceServer?: { audience?: string };
 };
@@ -84,20 +97,24 @@ async function readOpaque(deps: PresentedTokenDeps, value: string, label: string
     AccessToken: { find(value: string): Promise<StoredToken | undefined> };
     ClientCredentials: { find(value: string): Promise<StoredToken | undefined> };
   };
+  // find() refuses a revoked record (oidc/adapter.ts checks its subject, client, grant and
+  // lineage at millisecond precision), so what it returns is unrevoked.
   const token = (await AccessToken.find(value)) ?? (await ClientCredentials.find(value));
   if (!token || token.isExpired) throw refused(`${label} is not an active access token of this server`);
-  const sub = token.accountId ?? token.clientId;
-  const identity = { jti: token.jti, iat: token.iat, sub, clientId: token.clientId };
-  if (await deps.revocations.isRevoked(identity)) throw refused(`${label} has been revoked`);
+  const extra = token.extra ?? {};
+  const exchangedFrom = readExchangedFrom(extra[exchangedFromClaim]);
+  if (!exchangedFrom) throw refused(`${label} is not an active access token of this server`);
   return {
-    sub,
+    reference: opaqueTokenReference(value),
+    sub: token.accountId ?? token.clientId,
     clientId: token.clientId,
     audiences: audiencesOf(token.aud ?? token.resourceServer?.audience),
     scopes: splitScope(token.scope),
     exp: token.exp,
-    grantId: token.grantId,
-    act: undefined,
+    grantId: token.grantId ?? (typeof extra.gid === 'string' ? extra.gid : undefined),
+    act: isActClaim(extra.act) ? extra.act : undefined,
     mayAct: undefined,
+    exchangedFrom,
   };
 }
 

@@ -4,7 +4,10 @@
 // - the result is for one target API the caller may reach, with scopes inside both the caller's
 //   `scope` metadata and the target's scopes;
 // - the subject stays `sub`; the caller becomes the newest actor, earlier actors nest (§4.1);
-// - the result lives no longer than the target's TTL nor than the subject token.
+// - the result lives no longer than the target's TTL nor than the subject token;
+// - the result carries its lineage (`exchanged_from`: the subject token and the tokens that one
+//   was exchanged from, with their clients) and the subject's grant (`gid`), so revoking any
+//   token up the chain, its client, its user or the grant revokes it (issue #14), JWT or opaque.
 import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Audit } from '../../audit/audit.js';
@@ -13,6 +16,7 @@ import type { ResourceRecord } from '../../stores/resources.js';
 import type { ResourceAccess } from '../resource-access.js';
 import { accessTokenSigningAlg } from '../config/resource-indicators.js';
 import { setDelegationClaims } from '../config/extra-token-claims.js';
+import { exchangedFromClaim, exchangedFromValue, issuedAtMsClaim, type ExchangedFromEntry } from '../../revocation/token-claims.js';
 import { splitScope } from '../scopes.js';
 import { addActor, chainDepth, chainOf, type ActClaim } from './delegation.js';
 import { readPresentedToken, refused, tokenTypes, type PresentedToken, type PresentedTokenDeps } from './presented-token.js';
@@ -92,6 +96,8 @@ export interface ExchangeDecision {
   lifetime: number;
   subject: PresentedToken;
   act: ActClaim;
+  /** The result's `exchanged_from`: the subject token first, then its own lineage. */
+  exchangedFrom: ExchangedFromEntry[];
 }
 
 /**
@@ -142,7 +148,8 @@ export async function decideTokenExchange(
   }
 
   const act = addActor(actor, subject.act);
-  if (chainDepth(act) > deps.maxChainDepth) {
+  const exchangedFrom = exchangedFromValue({ jti: subject.reference, clientId: subject.clientId }, subject.exchangedFrom);
+  if (chainDepth(act) > deps.maxChainDepth || exchangedFrom.length > deps.maxChainDepth) {
     throw refused(`the delegation chain would be deeper than ${deps.maxChainDepth}`);
   }
 
@@ -151,7 +158,22 @@ export async function decideTokenExchange(
 
   const lifetime = Math.min(api.accessTokenTtl, subject.exp - Math.floor(Date.now() / 1000));
   if (lifetime <= 0) throw refused('subject_token is expired');
-  return { api, scope: scopes.join(' '), lifetime, subject, act };
+  return { api, scope: scopes.join(' '), lifetime, subject, act, exchangedFrom };
+}
+
+/**
+ * The claims an exchanged token carries beyond RFC 9068's, the same from either path: its issue
+ * time in ms (taken when the request arrived, before the subject token was checked, so a
+ * revocation while it is decided reaches it), the delegation chain, the lineage, and the
+ * subject's grant.
+ */
+export function exchangedTokenClaims(decision: ExchangeDecision, issuedAt: number): Record<string, unknown> {
+  return {
+    [issuedAtMsClaim]: issuedAt,
+    act: decision.act,
+    [exchangedFromClaim]: decision.exchangedFrom,
+    ...(decision.subject.grantId ? { gid: decision.subject.grantId } : {}),
+  };
 }
 
 /** The audit record of a successful exchange (the same from either path). */
@@ -178,6 +200,7 @@ export function exchangeResponse(accessToken: string, decision: ExchangeDecision
 
 export function registerTokenExchange(provider: Provider, deps: TokenExchangeDeps): void {
   async function exchangeToken(ctx: KoaContextWithOIDC): Promise<void> {
+    const issuedAt = Date.now();
     const params = ctx.oidc.params as Params;
     const caller = ctx.oidc.client!;
     let decision: ExchangeDecision;
@@ -196,28 +219,26 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
       }
       throw error;
     }
-    const { api, scope, lifetime, subject, act } = decision;
+    const { api, scope, lifetime, subject } = decision;
 
-    const { Grant, AccessToken, ResourceServer } = provider as unknown as {
-      Grant: new (init: { accountId: string; clientId: string }) => {
-        addResourceScope(resource: string, scope: string): void;
-        save(ttl: number): Promise<string>;
-      };
+    const { AccessToken, ResourceServer } = provider as unknown as {
       AccessToken: new (init: Record<string, unknown>) => { save(): Promise<string>; resourceServer: unknown; expiration: number };
       ResourceServer: new (identifier: string, info: Record<string, unknown>) => unknown;
     };
-    // A JWT is checked offline and needs no stored grant: it carries the subject token's grant
-    // (`gid`), so revoking that grant (a replayed refresh token, an admin revocation) revokes
-    // what was exchanged from it too. An opaque token is looked up with its grant on every use
-    // (the library checks it), so it gets a grant record of its own.
-    let grantId = subject.grantId;
-    if (api.accessTokenFormat !== 'jwt') {
-      const grant = new Grant({ accountId: subject.sub, clientId: caller.clientId });
-      grant.addResourceScope(api.identifier, scope);
-      grantId = await grant.save(lifetime);
-    }
-
-    const token = new AccessToken({ accountId: subject.sub, client: caller, grantId, gty: 'token_exchange', scope });
+    // No grant of its own, JWT or opaque: the token belongs to the subject token's grant (`gid`,
+    // from exchangedTokenClaims), so revoking that grant (a replayed refresh token, an admin
+    // revocation) revokes it too. The library's own grant check (introspection compares a
+    // grant's client with the token's) would refuse the subject's grant for the caller, so the
+    // result does not name it as `grantId`; the adapter reads an opaque token's `gid` instead.
+    const iat = Math.floor(issuedAt / 1000);
+    const token = new AccessToken({
+      accountId: subject.sub,
+      client: caller,
+      gty: 'token_exchange',
+      scope,
+      iat,
+      exp: iat + lifetime,
+    });
     token.resourceServer = new ResourceServer(api.identifier, {
       audience: api.identifier,
       scope: api.scopes.join(' '),
@@ -225,7 +246,7 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
       accessTokenFormat: api.accessTokenFormat,
       ...(api.accessTokenFormat === 'jwt' ? { jwt: { sign: { alg: accessTokenSigningAlg } } } : {}),
     });
-    setDelegationClaims(token, { act });
+    setDelegationClaims(token, exchangedTokenClaims(decision, issuedAt));
     ctx.oidc.entity('AccessToken', token);
     const value = await token.save();
 

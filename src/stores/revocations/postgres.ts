@@ -1,8 +1,13 @@
 // Revocation state in Postgres (no REDIS_URL): the same contract as redis.ts, one query a check.
+// revoked_before.revoked_at is in ms since the epoch (migration 009); a value in seconds, written
+// by an instance not yet upgraded, is read as its second's last millisecond (types.ts revokedAtMs).
 import type { Database } from '../database.js';
-import type { RevocationStore } from './types.js';
+import { lineageOf, secondsBelow, type RevocationStore } from './types.js';
 
 const purgeIntervalMs = 5 * 60_000;
+
+/** SQL for revokedAtMs(column). */
+const inMs = (column: string) => `(CASE WHEN ${column} < ${secondsBelow} THEN ${column} * 1000 + 999 ELSE ${column} END)`;
 
 export async function purgeExpiredRevocations(db: Database): Promise<void> {
   await db.query('DELETE FROM revoked_tokens WHERE expires_at <= now()');
@@ -27,20 +32,21 @@ export function createPostgresRevocationStore(options: { db: Database }): Revoca
         `INSERT INTO revoked_before (kind, id, revoked_at, expires_at)
          VALUES ($1, $2, $3, now() + make_interval(secs => $4))
          ON CONFLICT (kind, id) DO UPDATE SET
-           revoked_at = GREATEST(revoked_before.revoked_at, excluded.revoked_at),
+           revoked_at = GREATEST(${inMs('revoked_before.revoked_at')}, excluded.revoked_at),
            expires_at = GREATEST(revoked_before.expires_at, excluded.expires_at)`,
-        [kind, id, at, lifetime],
+        [kind, id, Math.floor(at), lifetime],
       );
     },
     async isRevoked(token) {
+      const { jtis, clientIds } = lineageOf(token);
       const rows = await db.query(
-        `SELECT 1 FROM revoked_tokens WHERE jti = $1 AND expires_at > now()
+        `SELECT 1 FROM revoked_tokens WHERE jti = ANY($1::text[]) AND expires_at > now()
          UNION ALL
          SELECT 1 FROM revoked_before
-          WHERE expires_at > now() AND revoked_at >= $2
-            AND ((kind = 'sub' AND id = $3) OR (kind = 'client' AND id = $4) OR (kind = 'grant' AND id = $5))
+          WHERE expires_at > now() AND ${inMs('revoked_at')} >= $2
+            AND ((kind = 'sub' AND id = $3) OR (kind = 'client' AND id = ANY($4::text[])) OR (kind = 'grant' AND id = $5))
          LIMIT 1`,
-        [token.jti, token.iat, token.sub ?? null, token.clientId ?? null, token.grantId ?? null],
+        [jtis, token.issuedAt, token.sub ?? null, clientIds, token.grantId ?? null],
       );
       return rows.length > 0;
     },
