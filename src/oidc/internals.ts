@@ -2,11 +2,13 @@
 // Keep it small; each patch names the upstream code it replaces.
 import querystring from 'node:querystring';
 import type Provider from 'oidc-provider';
-import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type KoaContextWithOIDC, type ResponseType } from 'oidc-provider';
 import introspectionActions from 'oidc-provider/lib/actions/introspection.js';
 import revocationActions from 'oidc-provider/lib/actions/revocation.js';
 import rejectStructuredTokens from 'oidc-provider/lib/shared/reject_structured_tokens.js';
 import tokenActions from 'oidc-provider/lib/actions/token.js';
+import getAuthorizationStack from 'oidc-provider/lib/actions/authorization/index.js';
+import { checkResponseType } from 'oidc-provider/lib/actions/authorization/response_parameters.js';
 import { urlencoded as parseUrlencodedBody } from 'oidc-provider/lib/shared/selective_body.js';
 import { takeBodyReadEarly } from './fast-path/token-form.js';
 import { clientSecretMatches } from '../credentials/client-secrets.js';
@@ -238,7 +240,39 @@ async function registeredGrantTypeCheck(ctx: KoaContextWithOIDC, next: () => Pro
   await next();
 }
 
+
+/**
+ * RFC 6749 §4.1.2.1: a client asking the authorization endpoint for a response type it is not
+ * registered for (a service with `response_types: []` asking for a code) is `unauthorized_client`.
+ * lib/actions/authorization/response_parameters.js `checkResponseType` (v9.13.3) normalises the
+ * value, answers an unsupported one with UnsupportedResponseType and one the client lacks with
+ * `InvalidRequest('requested response_type is not allowed for this client')`, its only
+ * InvalidRequest. We run it and turn that one refusal (by its class, before it called `next`,
+ * for a type the client indeed lacks) into unauthorized_client. The answer is redirected only to
+ * a registered redirect_uri (lib/shared/authorization_error_handler.js checks it).
+ */
+async function registeredResponseTypeCheck(ctx: KoaContextWithOIDC, next: () => Promise<unknown>): Promise<void> {
+  let passed = false;
+  try {
+    await checkResponseType(ctx, () => {
+      passed = true;
+      return next();
+    });
+  } catch (error) {
+    const responseType = (ctx.oidc.params as { response_type?: string }).response_type;
+    if (!passed && error instanceof errors.InvalidRequest && !ctx.oidc.client!.responseTypeAllowed(responseType as ResponseType)) {
+      throw new errors.UnauthorizedClient(`the client is not registered for the response type ${responseType} (response_types metadata)`);
+    }
+    throw error;
+  }
+}
+
+/** Once per process, before any Provider is constructed (the library caches these stacks and construction spreads them). */
 export function prepareUnauthorizedClientAnswer(): void {
   const allowedGrantTypeCheck = tokenActions.find((middleware) => middleware.name === 'allowedGrantTypeCheck');
   replaceMiddleware(tokenActions, allowedGrantTypeCheck, registeredGrantTypeCheck, 'lib/actions/token.js allowedGrantTypeCheck');
+  for (const endpoint of ['authorization', 'pushed_authorization_request'] as const) {
+    const where = `lib/actions/authorization/index.js ${endpoint} checkResponseType`;
+    replaceMiddleware(getAuthorizationStack(endpoint), checkResponseType, registeredResponseTypeCheck, where);
+  }
 }

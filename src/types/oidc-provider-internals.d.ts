@@ -21,3 +21,10 @@ declare module 'oidc-provider/lib/actions/token.js' {
 declare module 'oidc-provider/lib/shared/selective_body.js' {
   export const urlencoded: ProviderMiddleware;
 }
+declare module 'oidc-provider/lib/actions/authorization/index.js' {
+  /** The middleware stack of one authorization endpoint, built once and cached (the same array every call). */
+  export default function getAuthorization(endpoint: 'authorization' | 'pushed_authorization_request'): ProviderMiddleware[];
+}
+declare module 'oidc-provider/lib/actions/authorization/response_parameters.js' {
+  export const checkResponseType: ProviderMiddleware;
+}

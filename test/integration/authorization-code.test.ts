@@ -129,6 +129,34 @@ describe(`authorization code + PKCE (${storesLabel})`, () => {
     return { code_challenge: pkcePair().challenge, code_challenge_method: 'S256' };
   }
 
+  it('regression: a response type the client is not registered for was invalid_request — it is unauthorized_client (RFC 6749 §4.1.2.1)', async () => {
+    const admin = await getAdminToken(server.url);
+    // A service (client_credentials only: response_types []), with and without a redirect URI.
+    await adminRequest(server.url, admin, 'POST', '/admin/clients', { client_id: 'svc-with-redirect', grant_types: ['client_credentials'], redirect_uris: [callback], scope: 'openid' });
+    await adminRequest(server.url, admin, 'POST', '/admin/clients', { client_id: 'svc-plain', grant_types: ['client_credentials'], scope: 'openid' });
+    const state = crypto.randomBytes(8).toString('hex');
+    const redirected = await fetch(authorizationUrl({ client_id: 'svc-with-redirect', scope: 'openid', state, ...pkceParams() }), { redirect: 'manual' });
+    const location = redirected.headers.get('location');
+    assert.ok(location?.startsWith(callback), `redirected to the client, got ${redirected.status} ${location}`);
+    const answer = new URL(location).searchParams;
+    assert.equal(answer.get('error'), 'unauthorized_client', location);
+    assert.match(answer.get('error_description') ?? '', /not registered for the response type code/);
+    assert.equal(answer.get('state'), state);
+    // No registered redirect URI: the error page, never a redirect.
+    for (const redirectUri of [callback, 'https://evil.example/callback']) {
+      const page = await fetch(authorizationUrl({ client_id: 'svc-plain', scope: 'openid', redirect_uri: redirectUri, ...pkceParams() }), { redirect: 'manual' });
+      assert.equal(page.headers.get('location'), null);
+      assert.equal(page.status, 400);
+      assert.match(await page.text(), /unauthorized_client|invalid_redirect_uri/);
+    }
+    // An unsupported response type stays unsupported_response_type, for any client.
+    const unsupported = await fetch(authorizationUrl({ response_type: 'token', ...pkceParams() }), { redirect: 'manual' });
+    const unsupportedLocation = unsupported.headers.get('location');
+    assert.ok(unsupportedLocation?.startsWith(callback), `${unsupported.status} ${unsupportedLocation}`);
+    // (in the fragment: the default response mode of a token response type, OAuth 2.0 Multiple Response Types §5)
+    assert.equal(new URLSearchParams(new URL(unsupportedLocation).hash.slice(1)).get('error'), 'unsupported_response_type', unsupportedLocation);
+  });
+
   it('regression: an unknown scope in an authorization request was silently dropped — refused with invalid_scope, back at the client', async () => {
     const admin = await getAdminToken(server.url);
     await adminRequest(server.url, admin, 'POST', '/admin/resources', { identifier: 'https://scoped.api.test', scopes: ['scoped.read'] });
