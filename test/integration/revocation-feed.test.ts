@@ -1,7 +1,11 @@
 // The revocation feed end to end: a resource server using portcullis/verify refuses a token
 // within a second of its revocation at the server; the wire format resumes after a disconnect.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { importJWK, SignJWT, type JWK } from 'jose';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { adminRequest, basicAuth, getAdminToken } from '../helpers/admin.js';
 import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
@@ -124,6 +128,34 @@ describe(`revocation feed and portcullis/verify (${storesLabel})`, () => {
     const admin = await getAdminToken(server.url);
     await assert.rejects(verifier.verify(admin), { code: 'ERR_TOKEN_INVALID' }, 'a token for another audience');
     await assert.rejects(verifier.verify('not.a.token'), { code: 'ERR_TOKEN_INVALID' });
+  });
+
+  it('regression: portcullis/verify accepted more algorithms than access tokens use — an RS256 at+jwt signed with the server\'s own ID-token key is refused', async () => {
+    const { keys } = JSON.parse(await fs.readFile(path.join(env.env.KEYS_DIR!, 'signing-keys.json'), 'utf8')) as { keys: (JWK & { kid: string })[] };
+    const idTokenKey = keys.find((key) => key.alg === 'RS256');
+    assert.ok(idTokenKey, 'the server holds an RS256 key (for ID tokens)');
+    const genuine = await clientToken('caller', api);
+    const { claims } = await verifier.verify(genuine);
+    // Everything as in a genuine token, signed by a key in the server's own JWKS: only the
+    // algorithm (and so the key) is that of another token type.
+    const forged = await new SignJWT({ ...claims, jti: crypto.randomUUID() })
+      .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: idTokenKey.kid })
+      .sign(await importJWK(idTokenKey, 'RS256'));
+    await assert.rejects(verifier.verify(forged), { code: 'ERR_TOKEN_INVALID' });
+    // The server's own introspection refuses it too.
+    const introspection = await fetch(`${server.url}/token/introspection`, {
+      method: 'POST',
+      headers: { authorization: basicAuth('ledger-api', secrets['ledger-api']!) },
+      body: new URLSearchParams({ token: forged }),
+    });
+    assert.deepEqual(await introspection.json(), { active: false });
+
+    // The allow-list can be set explicitly; what it leaves out is refused, and it must be asymmetric.
+    const rsaOnly = createTokenVerifier({ issuer: server.issuer, audience: api, revocationFeed: false, algorithms: ['RS256'] });
+    await assert.rejects(rsaOnly.verify(genuine), { code: 'ERR_TOKEN_INVALID' });
+    for (const algorithms of [[], ['none'], ['HS256']]) {
+      assert.throws(() => createTokenVerifier({ issuer: server.issuer, audience: api, revocationFeed: false, algorithms }), TypeError);
+    }
   });
 
   it('streams the documented wire format and resumes after Last-Event-ID', async () => {

@@ -3,10 +3,12 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose';
 import { adminRequest, basicAuth, createUser, getAdminToken } from '../helpers/admin.js';
 import { BrowserlessUser } from '../helpers/http-login.js';
 import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
+import { createTokenVerifier, type TokenVerificationError, type TokenVerifier } from '../../src/verify/index.js';
 
 const exchangeGrant = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const accessTokenType = 'urn:ietf:params:oauth:token-type:access_token';
@@ -335,5 +337,222 @@ describe(`token exchange chain depth limit (${storesLabel})`, () => {
     assert.equal(hop2.status, 400, JSON.stringify(hop2.body));
     assert.equal(hop2.body.error, 'invalid_grant');
     assert.equal(hop2.body.access_token, undefined);
+  });
+});
+
+// Issue #14: a revocation of a subject token, its client or its user reaches every token
+// exchanged from it, down a chain of exchanges, whatever the targets' formats: here
+// (introspection, further exchange) and at an API that verifies offline (the feed).
+describe(`token exchange lineage and revocation (${storesLabel})`, () => {
+  let env: TestEnvironment;
+  let server: TestServer;
+  let admin: string;
+  let verifier: TokenVerifier;
+  const secrets: Record<string, string> = {};
+  // root → (by apia) JWT for B → (by apib) opaque for O → (by apio) JWT for D
+  const chainApis = { a: apis.a, b: apis.b, o: 'https://o.api.test', d: apis.d };
+
+  async function post(path: string, clientId: string, form: Record<string, string>) {
+    const response = await fetch(`${server.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(clientId, secrets[clientId]!) },
+      body: new URLSearchParams(form),
+    });
+    return { status: response.status, body: (await response.json().catch(() => ({}))) as Record<string, string> };
+  }
+
+  async function exchanged(clientId: string, subject: string, resource: string): Promise<string> {
+    const answer = await post('/token', clientId, {
+      grant_type: exchangeGrant,
+      subject_token: subject,
+      subject_token_type: accessTokenType,
+      resource,
+    });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    return answer.body.access_token!;
+  }
+
+  /** The chain below a root token addressed to A: [B (JWT), O (opaque), D (JWT)]. */
+  async function chainFrom(root: string): Promise<{ b: string; o: string; d: string }> {
+    const b = await exchanged('apia', root, chainApis.b);
+    const o = await exchanged('apib', b, chainApis.o);
+    const d = await exchanged('apio', o, chainApis.d);
+    return { b, o, d };
+  }
+
+  async function active(token: string, asker: string): Promise<boolean> {
+    const answer = await post('/token/introspection', asker, { token });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    return (answer.body as unknown as { active: boolean }).active;
+  }
+
+  async function assertChainLives(chain: { b: string; o: string; d: string }, label: string): Promise<void> {
+    assert.equal(await active(chain.b, 'apib'), true, `${label}: B`);
+    assert.equal(await active(chain.o, 'apio'), true, `${label}: O (opaque)`);
+    assert.equal(await active(chain.d, 'apid'), true, `${label}: D`);
+    await verifier.verify(chain.d);
+  }
+
+  async function assertChainDead(chain: { b: string; o: string; d: string }, label: string): Promise<void> {
+    assert.equal(await active(chain.b, 'apib'), false, `${label}: B`);
+    assert.equal(await active(chain.o, 'apio'), false, `${label}: O (opaque)`);
+    assert.equal(await active(chain.d, 'apid'), false, `${label}: D`);
+    // Nor can any of them be exchanged further.
+    assert.equal((await post('/token', 'apib', { grant_type: exchangeGrant, subject_token: chain.b, subject_token_type: accessTokenType, resource: chainApis.o })).body.error, 'invalid_grant', `${label}: B exchanged`);
+    assert.equal((await post('/token', 'apio', { grant_type: exchangeGrant, subject_token: chain.o, subject_token_type: accessTokenType, resource: chainApis.d })).body.error, 'invalid_grant', `${label}: O exchanged`);
+    // At D, verifying offline: refused once the feed has delivered the revocation.
+    const started = Date.now();
+    for (;;) {
+      const refused = await verifier.verify(chain.d).then(
+        () => false,
+        (error: TokenVerificationError) => error.code === 'ERR_TOKEN_REVOKED',
+      );
+      if (refused) break;
+      if (Date.now() - started > 5_000) assert.fail(`${label}: portcullis/verify still accepts D`);
+      await sleep(10);
+    }
+  }
+
+  async function clientCredentials(clientId: string, resource: string): Promise<string> {
+    const answer = await post('/token', clientId, { grant_type: 'client_credentials', resource });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    return answer.body.access_token!;
+  }
+
+  async function userRoot(username: string): Promise<{ token: string; sub: string }> {
+    const sub = await createUser(server.url, admin, { username, password: `${username} password 1` });
+    const codeVerifier = crypto.randomBytes(32).toString('base64url');
+    const url = new URL(`${server.url}/auth`);
+    url.search = new URLSearchParams({
+      client_id: 'web',
+      response_type: 'code',
+      redirect_uri: callback,
+      scope: 'openid a.r',
+      resource: chainApis.a,
+      code_challenge: crypto.createHash('sha256').update(codeVerifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString();
+    const redirect = await new BrowserlessUser(callback).authorize(url.href, username, `${username} password 1`);
+    const issued = await post('/token', 'web', {
+      grant_type: 'authorization_code',
+      code: redirect.searchParams.get('code')!,
+      code_verifier: codeVerifier,
+      redirect_uri: callback,
+      resource: chainApis.a,
+    });
+    assert.equal(issued.status, 200, JSON.stringify(issued.body));
+    return { token: issued.body.access_token!, sub };
+  }
+
+  async function registerClient(clientId: string, metadata: Record<string, unknown>): Promise<void> {
+    const created = await adminRequest(server.url, admin, 'POST', '/admin/clients', { client_id: clientId, ...metadata });
+    secrets[clientId] = created.client_secret as string;
+  }
+
+  before(async () => {
+    env = await createTestEnvironment();
+    server = await env.start();
+    admin = await getAdminToken(server.url);
+    const apiBody = (name: string) => ({
+      scopes: [`${name}.r`],
+      ...(name === 'o' ? { access_token_format: 'opaque' } : {}),
+    });
+    for (const [name, identifier] of Object.entries(chainApis)) {
+      await adminRequest(server.url, admin, 'POST', '/admin/resources', { identifier, ...apiBody(name) });
+    }
+    const services = { apia: 'b.r', apib: 'o.r', apio: 'd.r', apid: '' };
+    for (const [name, scope] of Object.entries(services)) {
+      await registerClient(name, { grant_types: ['client_credentials', exchangeGrant], ...(scope ? { scope } : {}) });
+    }
+    for (const [name, identifier] of Object.entries(chainApis)) {
+      await adminRequest(server.url, admin, 'PUT', `/admin/resources/${encodeURIComponent(identifier)}`, {
+        ...apiBody(name),
+        client_id: `api${name}`,
+      });
+    }
+    await registerClient('web', { grant_types: ['authorization_code'], redirect_uris: [callback], scope: 'openid a.r', first_party: true });
+    verifier = createTokenVerifier({
+      issuer: server.issuer,
+      audience: chainApis.d,
+      revocationFeed: { getAccessToken: () => clientCredentials('apid', `${server.issuer}/revocations`) },
+    });
+    await verifier.ready();
+  });
+
+  after(async () => {
+    verifier?.close();
+    await env.cleanup();
+  });
+
+  it('carries the lineage: exchanged_from names the tokens and clients up the chain, never an opaque token itself', async () => {
+    await registerClient('lineage-root', { grant_types: ['client_credentials'], scope: 'a.r' });
+    const root = await clientCredentials('lineage-root', chainApis.a);
+    const chain = await chainFrom(root);
+    const b = decodeJwt(chain.b);
+    const d = decodeJwt(chain.d);
+    assert.deepEqual(b.exchanged_from, [{ jti: decodeJwt(root).jti, client_id: 'lineage-root' }]);
+    const lineage = d.exchanged_from as { jti: string; client_id: string }[];
+    assert.deepEqual(lineage.map((ancestor) => ancestor.client_id), ['apib', 'apia', 'lineage-root']);
+    assert.match(lineage[0]!.jti, /^sha256:/, 'the opaque token is named by a digest');
+    assert.ok(!JSON.stringify(d).includes(chain.o), 'the opaque token value never travels');
+    assert.deepEqual(lineage.slice(1), [{ jti: b.jti, client_id: 'apia' }, ...(b.exchanged_from as unknown[])]);
+    assert.deepEqual(d.act, { sub: 'apio', act: { sub: 'apib', act: { sub: 'apia' } } });
+  });
+
+  it('regression: exchanged tokens outlived revocations of their source — revoking the root token by jti kills the chain', async () => {
+    await registerClient('jti-root', { grant_types: ['client_credentials'], scope: 'a.r' });
+    const root = await clientCredentials('jti-root', chainApis.a);
+    const chain = await chainFrom(root);
+    await assertChainLives(chain, 'before');
+    await adminRequest(server.url, admin, 'POST', '/admin/revocations', { jti: decodeJwt(root).jti });
+    await assertChainDead(chain, 'root jti revoked');
+  });
+
+  it('regression: exchanged tokens outlived revocations of their source — deleting the root token\'s client kills the chain', async () => {
+    await registerClient('doomed-root', { grant_types: ['client_credentials'], scope: 'a.r' });
+    const chain = await chainFrom(await clientCredentials('doomed-root', chainApis.a));
+    await assertChainLives(chain, 'before');
+    const response = await fetch(`${server.url}/admin/clients/doomed-root`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } });
+    assert.equal(response.status, 204);
+    await assertChainDead(chain, 'root client deleted');
+  });
+
+  it('regression: exchanged tokens outlived revocations of their source — revoking the root\'s client through the admin API kills the chain, and a chain made after lives', async () => {
+    const { token } = await userRoot('root-client-user');
+    const chain = await chainFrom(token);
+    await assertChainLives(chain, 'before');
+    await adminRequest(server.url, admin, 'POST', '/admin/revocations', { client_id: 'web' });
+    await assertChainDead(chain, 'root client revoked');
+    await assertChainLives(await chainFrom((await userRoot('after-client-user')).token), 'a chain from a later login');
+  });
+
+  it('regression: exchanged tokens outlived revocations of their source — revoking the user kills the chain', async () => {
+    const { token, sub } = await userRoot('root-user');
+    const chain = await chainFrom(token);
+    await assertChainLives(chain, 'before');
+    await adminRequest(server.url, admin, 'POST', '/admin/revocations', { sub });
+    await assertChainDead(chain, 'user revoked');
+  });
+
+  it('regression: an exchanged token for an opaque API got a grant of its own — revoking the root grant kills the opaque hop too', async () => {
+    const { token } = await userRoot('root-grant-user');
+    const chain = await chainFrom(token);
+    await assertChainLives(chain, 'before');
+    const grantId = decodeJwt(token).gid as string;
+    const introspected = await post('/token/introspection', 'apio', { token: chain.o });
+    assert.equal((introspected.body as Record<string, unknown>).gid, grantId, 'the opaque token belongs to the root grant');
+    await adminRequest(server.url, admin, 'POST', '/admin/revocations', { grant_id: grantId });
+    await assertChainDead(chain, 'root grant revoked');
+  });
+
+  it('revoking an opaque token in the middle (RFC 7009) kills what was exchanged from it, not what it came from', async () => {
+    await registerClient('middle-root', { grant_types: ['client_credentials'], scope: 'a.r' });
+    const chain = await chainFrom(await clientCredentials('middle-root', chainApis.a));
+    await assertChainLives(chain, 'before');
+    const revoked = await post('/token/revocation', 'apib', { token: chain.o });
+    assert.equal(revoked.status, 200);
+    assert.equal(await active(chain.o, 'apio'), false, 'O');
+    assert.equal(await active(chain.d, 'apid'), false, 'D, exchanged from O');
+    assert.equal(await active(chain.b, 'apib'), true, 'B, which O came from');
   });
 });
