@@ -37,13 +37,17 @@ function formField(html: string, name: string): string | undefined {
 export class BrowserlessUser {
   readonly jar = new CookieJar();
 
-  constructor(private readonly stopAt: string) {}
+  /** headers: sent with every request (e.g. X-Forwarded-For, to be a client at another address). */
+  constructor(
+    private readonly stopAt: string,
+    private readonly headers: Record<string, string> = {},
+  ) {}
 
   async request(url: string, init: RequestInit = {}): Promise<FlowStep> {
     const response = await fetch(url, {
       ...init,
       redirect: 'manual',
-      headers: { ...(init.headers as Record<string, string>), cookie: this.jar.header() },
+      headers: { ...this.headers, ...(init.headers as Record<string, string>), cookie: this.jar.header() },
     });
     this.jar.store(response);
     const location = response.headers.get('location') ?? undefined;

@@ -1,0 +1,127 @@
+// Second-factor flows over plain HTTP: start an authorization request, sign in, enrol a TOTP
+// authenticator, answer with codes, redeem the code for an ID token.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { decodeJwt } from 'jose';
+import { generate } from 'otplib';
+import { basicAuth } from './admin.js';
+import { BrowserlessUser, type FlowStep } from './http-login.js';
+
+export const callback = 'https://app.example.test/callback';
+
+/**
+ * A user's authenticator app. Each code is for a later time step than the last one used, because
+ * the server accepts every step once (RFC 6238 §5.2) and tolerates one step of drift: two codes
+ * in a row are always possible (this step, then the next).
+ */
+export class Authenticator {
+  #lastStep = -1;
+
+  constructor(readonly secret: string) {}
+
+  async nextCode(): Promise<string> {
+    for (const offset of [0, 30]) {
+      const epoch = Date.now() / 1000 + offset;
+      const step = Math.floor(epoch / 30);
+      if (step > this.#lastStep) {
+        this.#lastStep = step;
+        return generate({ secret: this.secret, epoch });
+      }
+    }
+    throw new Error('two codes were used in this time step already');
+  }
+
+  /** The code nextCode would give, without using its step (for a code the server must refuse). */
+  async peekCode(): Promise<string> {
+    const epoch = Date.now() / 1000 + (Math.floor(Date.now() / 1000 / 30) > this.#lastStep ? 0 : 30);
+    return generate({ secret: this.secret, epoch });
+  }
+
+  /** A code that is valid in no step the server accepts now. */
+  async wrongCode(): Promise<string> {
+    const now = Date.now() / 1000;
+    const valid = new Set(await Promise.all([-60, -30, 0, 30, 60].map((offset) => generate({ secret: this.secret, epoch: now + offset }))));
+    for (;;) {
+      const candidate = String(crypto.randomInt(0, 1_000_000)).padStart(6, '0');
+      if (!valid.has(candidate)) return candidate;
+    }
+  }
+}
+
+export interface Started {
+  user: BrowserlessUser;
+  page: FlowStep;
+  uid: string | undefined;
+  verifier: string;
+}
+
+/** Opens an authorization request in this user's browser and follows it to the first page. */
+export async function startAuthorization(
+  issuer: string,
+  clientId: string,
+  options: { user?: BrowserlessUser; params?: Record<string, string> } = {},
+): Promise<Started> {
+  const verifier = crypto.randomBytes(32).toString('base64url');
+  const url = new URL(`${issuer}/auth`);
+  url.search = new URLSearchParams({
+    client_id: clientId,
+    response_type: 'code',
+    redirect_uri: callback,
+    scope: 'openid',
+    code_challenge: crypto.createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+    ...options.params,
+  }).toString();
+  const user = options.user ?? new BrowserlessUser(callback);
+  const page = await user.open(url.href);
+  return { user, page, uid: /\/interaction\/([^/?#]+)/.exec(page.url)?.[1], verifier };
+}
+
+export interface ClientCredentials {
+  clientId: string;
+  secret?: string | undefined;
+}
+
+/** Redeems the code the flow came back with; returns the ID token's claims. */
+export async function redeemIdToken(issuer: string, step: FlowStep, verifier: string, client: ClientCredentials): Promise<Record<string, unknown>> {
+  assert.ok(step.location?.startsWith(callback), `back at the client: ${step.status} ${step.location ?? step.body.slice(0, 300)}`);
+  const code = new URL(step.location!).searchParams.get('code');
+  assert.ok(code, `a code in ${step.location}`);
+  const form = new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: callback });
+  if (!client.secret) form.set('client_id', client.clientId);
+  const response = await fetch(`${issuer}/token`, {
+    method: 'POST',
+    headers: client.secret ? { authorization: basicAuth(client.clientId, client.secret) } : {},
+    body: form,
+  });
+  const body = (await response.json()) as { id_token?: string };
+  assert.ok(body.id_token, JSON.stringify(body));
+  return decodeJwt(body.id_token);
+}
+
+/** From the enrolment page: the typed key and the recovery codes. */
+export function readEnrolment(page: FlowStep): { secret: string; recoveryCodes: string[] } {
+  const secret = /<code class="secret">([A-Z2-7]+)<\/code>/.exec(page.body)?.[1];
+  assert.ok(secret, `an enrolment page: ${page.body.slice(0, 300)}`);
+  const recoveryCodes = [...page.body.matchAll(/<li><code>([A-Z0-9-]{19})<\/code><\/li>/g)].map((match) => match[1]!);
+  return { secret, recoveryCodes };
+}
+
+/**
+ * Signs in with the password through a client that requires a second factor and enrols: returns
+ * the user's authenticator (its first code already used) and the flow's last step.
+ */
+export async function enrolThrough(
+  issuer: string,
+  clientId: string,
+  credentials: { username: string; password: string },
+  user?: BrowserlessUser,
+): Promise<{ authenticator: Authenticator; done: Started & { last: FlowStep } }> {
+  const started = await startAuthorization(issuer, clientId, user ? { user } : {});
+  assert.ok(started.uid, `a login page: ${started.page.status} ${started.page.location}`);
+  const enrol = await started.user.submit(started.page, `/interaction/${started.uid}/login`, credentials);
+  const authenticator = new Authenticator(readEnrolment(enrol).secret);
+  const last = await started.user.submit(enrol, `/interaction/${started.uid}/mfa`, { code: await authenticator.nextCode() });
+  assert.ok(last.location?.startsWith(callback), `enrolled and back at the client: ${last.status} ${last.body.slice(0, 300)}`);
+  return { authenticator, done: { ...started, last } };
+}
