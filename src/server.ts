@@ -28,6 +28,7 @@ import { publishRevocations } from './revocation/published-revocations.js';
 import { openDatabase } from './stores/database.js';
 import { openShortLivedStores } from './stores/short-lived.js';
 import { migrate } from './stores/migrate.js';
+import { findUsersWithoutUsernameKey } from './stores/username-keys.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -49,6 +50,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     cleanups.push(() => db.close());
     const applied = await migrate(db);
     if (applied.length) log.info({ migrations: applied }, 'applied migrations');
+    for (const user of await findUsersWithoutUsernameKey(db)) log.warn(user, 'this username normalises like an older account\'s: the account cannot sign in until renamed (PUT /admin/users/{sub})');
 
     const stores = openShortLivedStores({
       redisUrl: config.redisUrl,

@@ -6,14 +6,22 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { hashPassword, passwordLength } from '../credentials/passwords.js';
-import { badRequest, conflict, notFound } from '../http/errors.js';
+import { badRequest, conflict, type HttpError, notFound } from '../http/errors.js';
 import { readJsonBody } from '../http/json-body.js';
 import type { Database } from '../stores/database.js';
 import { revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
 import { isUniqueViolation } from '../stores/database.js';
 import { resetMfa } from '../stores/mfa.js';
 import { isStorableText } from '../stores/text.js';
-import { deleteUser, findUserBySub, insertUser, listUsers, updateUser, type UserRecord } from '../stores/users.js';
+import {
+  deleteUser,
+  findUserBySub,
+  findUsernameConflict,
+  insertUser,
+  listUsers,
+  updateUser,
+  type UserRecord,
+} from '../stores/users.js';
 import { describeIssue } from './client-schema.js';
 import { readPage } from './paging.js';
 
@@ -69,11 +77,21 @@ function subParam(ctx: Context): string {
   return sub;
 }
 
+// 409 with what is in the way. A look-alike ("İris-x" beside "iris-x", "Jose" beside "José")
+// is refused because a person cannot tell the two apart on a sign-in page or in a log.
+async function usernameConflict(db: Database, username: string, exceptSub?: string): Promise<HttpError> {
+  const existing = await findUsernameConflict(db, username, exceptSub);
+  if (existing?.kind === 'lookalike') {
+    return conflict(`the username "${username}" looks like the existing username "${existing.existing}"`);
+  }
+  return conflict(`the username "${username}" is taken`);
+}
+
 const orUndefined = <T>(value: T | null | undefined): T | undefined => value ?? undefined;
 
 // A disabled or deleted user's tokens stop working at once (DESIGN.md "Revocation reach").
 async function revokeUserTokens(revocations: RevocationStore, sub: string): Promise<void> {
-  await revocations.revokeIssuedBefore('sub', sub, Math.floor(Date.now() / 1000), revokedBeforeLifetime);
+  await revocations.revokeIssuedBefore('sub', sub, Date.now(), revokedBeforeLifetime);
 }
 
 export function createUserRoutes(deps: { db: Database; catalog: Catalog; revocations: RevocationStore }): Router {
@@ -93,7 +111,7 @@ export function createUserRoutes(deps: { db: Database; catalog: Catalog; revocat
       disabled: input.disabled ?? false,
       mfaRequired: input.mfa_required ?? false,
     });
-    if (!user) throw conflict(`the username "${input.username}" is taken`);
+    if (!user) throw await usernameConflict(deps.db, input.username);
     ctx.status = 201;
     ctx.set('Location', `/admin/users/${encodeURIComponent(user.sub)}`);
     ctx.body = present(user);
@@ -137,7 +155,7 @@ export function createUserRoutes(deps: { db: Database; catalog: Catalog; revocat
         mfaRequired: input.mfa_required ?? user.mfaRequired,
       });
     } catch (error) {
-      if (isUniqueViolation(error)) throw conflict(`the username "${input.username}" is taken`);
+      if (isUniqueViolation(error)) throw await usernameConflict(deps.db, input.username ?? user.username, sub);
       throw error;
     }
     if (!updated) throw notFound('no user with this sub');

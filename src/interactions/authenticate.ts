@@ -16,6 +16,8 @@ export async function authenticateUser(
 ): Promise<AuthenticationResult> {
   const plausible =
     username.length > 0 && username.length <= 128 && password.length <= passwordLength.max && isStorableText(username);
+  // Found by the normalised form only (stores/users.ts), the form the login throttle counts
+  // under: a look-alike spelling is another name, never a way around the account's lock.
   const user = plausible ? await findUserByUsername(deps.db, username) : undefined;
   const matches = await verifyPassword(user?.passwordHash, plausible ? password : '');
   if (!user || !matches || user.disabled) return { ok: false };

@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Database } from './database.js';
+import { completeUsernameKeys } from './username-keys.js';
 
 export const defaultMigrationsDir = fileURLToPath(new URL('../../migrations/', import.meta.url));
 
@@ -38,6 +39,8 @@ export async function migrate(db: Database, dir: string = defaultMigrationsDir):
       await tx.query('INSERT INTO schema_migrations (name) VALUES ($1)', [migration.name]);
       applied.push(migration.name);
     }
+    // Columns SQL cannot fill (migration 008), for rows older than them; under the same lock.
+    await completeUsernameKeys(tx);
     return applied;
   });
 }
