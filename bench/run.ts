@@ -76,9 +76,9 @@ process.on('exit', killAllChildrenNow);
 // ---- steps --------------------------------------------------------------------------------------
 function build(options: BenchOptions): void {
   if (!options.build) return;
-  log('building Portcullis (tsc -p tsconfig.build.json)…');
-  const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: repoRoot, encoding: 'utf8' });
+  log('building Portcullis (scripts/build.mjs: tsc only when dist/ is out of date)…');
+  const script = path.join(repoRoot, 'scripts', 'build.mjs');
+  const result = spawnSync(process.execPath, [script, '--quiet'], { cwd: repoRoot, encoding: 'utf8' });
   if (result.status !== 0) {
     throw new Error(`the build failed (use --no-build to run the existing dist/, or --tsx):\n${result.stdout}${result.stderr}`);
   }
