@@ -1,12 +1,15 @@
 // Throttling: login failures lock a username+IP pair (the same way for unknown usernames, so
-// nothing is revealed), the token endpoint and the admin API answer 429 over their rates, and
+// nothing is revealed) and hold under parallel attempts and a flushed Redis, the token endpoint and the admin API answer 429 over their rates, and
 // the audit trail records logins, failures and lockouts.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { adminRequest, basicAuth, createUser, getAdminToken } from '../helpers/admin.js';
 import { BrowserlessUser, type FlowStep } from '../helpers/http-login.js';
-import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
+import { createTestEnvironment, realStores, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
+import { deleteRedisKeys } from '../helpers/stores.js';
+import { createRedisClient } from '../../src/stores/redis-client.js';
+import type { Redis } from 'ioredis';
 
 const callback = 'https://app.example.test/callback';
 const password = 'the right password';
@@ -119,6 +122,114 @@ describe(`throttling (${storesLabel})`, () => {
   });
 });
 
+describe(`login lockout under parallel attempts (${storesLabel})`, () => {
+  let env: TestEnvironment;
+  let server: TestServer;
+  let admin: string;
+
+  before(async () => {
+    env = await createTestEnvironment();
+    // TRUST_PROXY: each test is a client at its own (documentation) address.
+    server = await env.start({ LOGIN_MAX_FAILURES: '5', LOGIN_MAX_FAILURES_PER_IP: '10', TRUST_PROXY: 'true' });
+    admin = await getAdminToken(server.url);
+    await adminRequest(server.url, admin, 'POST', '/admin/clients', {
+      client_id: 'parallel-web',
+      grant_types: ['authorization_code'],
+      redirect_uris: [callback],
+      token_endpoint_auth_method: 'none',
+      scope: 'openid',
+      first_party: true,
+    });
+    await createUser(server.url, admin, { username: 'pia', password });
+  });
+  after(() => env.cleanup());
+
+  async function loginForm(ip: string): Promise<{ user: BrowserlessUser; page: FlowStep; uid: string }> {
+    const user = new BrowserlessUser(callback, { 'x-forwarded-for': ip });
+    const page = await user.open(
+      `${server.url}/auth?${new URLSearchParams({
+        client_id: 'parallel-web',
+        response_type: 'code',
+        redirect_uri: callback,
+        scope: 'openid',
+        code_challenge: crypto.randomBytes(32).toString('base64url'),
+        code_challenge_method: 'S256',
+      })}`,
+    );
+    return { user, page, uid: /\/interaction\/([^/?#]+)/.exec(page.url)![1]! };
+  }
+
+  /** Posts every (username, password) pair at once into one login form. */
+  async function burst(ip: string, attempts: { username: string; password: string }[]): Promise<FlowStep[]> {
+    const { user, page, uid } = await loginForm(ip);
+    return Promise.all(attempts.map((fields) => user.submit(page, `/interaction/${uid}/login`, fields)));
+  }
+
+  /** The password checks that ran: each wrong one is a login_failed event with the address. */
+  async function passwordChecks(ip: string): Promise<number> {
+    const events = await adminRequest(server.url, admin, 'GET', '/admin/events?type=login_failed&limit=200');
+    return (events.items as { details: { ip?: string } }[]).filter((event) => event.details.ip === ip).length;
+  }
+
+  function assertRefusedWithRetryAfter(answers: FlowStep[], allowed: number): void {
+    assert.ok(answers.every((answer) => answer.status === 200 || answer.status === 429), answers.map((answer) => answer.status).join(','));
+    const checked = answers.filter((answer) => answer.status === 200);
+    assert.ok(checked.length >= 1 && checked.length <= allowed, `${checked.length} reached the password check`);
+    for (const answer of checked) assert.match(answer.body, /Invalid username or password\./);
+    for (const answer of answers.filter((refused) => refused.status === 429)) {
+      assert.ok(Number(answer.headers.get('retry-after')) >= 1);
+      assert.match(answer.body, /Too many attempts\. Try again in/);
+    }
+  }
+
+  it('regression: parallel guesses pass the login lockout — 30 concurrent wrong passwords for one username and IP: at most LOGIN_MAX_FAILURES reach the check, the rest 429', async () => {
+    const ip = '203.0.113.10';
+    const answers = await burst(ip, Array.from({ length: 30 }, (_, index) => ({ username: 'pia', password: `wrong ${index}` })));
+    assertRefusedWithRetryAfter(answers, 5);
+    assert.ok((await passwordChecks(ip)) <= 5, 'argon2 ran at most five times');
+    // The pair is locked, even for the right password; the same user from elsewhere is not.
+    const [locked] = await burst(ip, [{ username: 'pia', password }]);
+    assert.equal(locked!.status, 429);
+    const [elsewhere] = await burst('203.0.113.11', [{ username: 'pia', password }]);
+    assert.ok(elsewhere!.location?.startsWith(callback), `signed in from another address: ${elsewhere!.status}`);
+  });
+
+  it('regression: parallel guesses pass the per-IP lockout — 30 concurrent wrong passwords for 30 usernames from one IP: at most LOGIN_MAX_FAILURES_PER_IP reach the check', async () => {
+    const ip = '203.0.113.20';
+    const answers = await burst(ip, Array.from({ length: 30 }, (_, index) => ({ username: `someone-${index}`, password: 'wrong' })));
+    assertRefusedWithRetryAfter(answers, 10);
+    assert.ok((await passwordChecks(ip)) <= 10);
+  });
+
+  it('regression: a look-alike spelling of a username is the same throttle counter (normalizeUsername)', async () => {
+    const ip = '203.0.113.30';
+    const { user, page, uid } = await loginForm(ip);
+    let current = page;
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      current = await user.submit(current, `/interaction/${uid}/login`, { username: 'pia', password: `wrong ${attempt}` });
+      assert.equal(current.status, 200);
+    }
+    // Fullwidth letters and another case: NFKC + case fold make them "pia".
+    const disguised = await user.submit(current, `/interaction/${uid}/login`, { username: 'ＰＩＡ', password });
+    assert.equal(disguised.status, 429);
+  });
+
+  if (realStores) {
+    it('regression: parallel guesses pass the login lockout — after a Redis flushed empty the counters restart, without a 5xx, and hold again', async () => {
+      const ip = '203.0.113.40';
+      assertRefusedWithRetryAfter(await burst(ip, Array.from({ length: 10 }, () => ({ username: 'pia', password: 'wrong' }))), 5);
+      const redis = createRedisClient(process.env.REDIS_URL as string);
+      try {
+        assert.ok((await deleteRedisKeys(redis as Redis, server.config.redisKeyPrefix)) > 0);
+      } finally {
+        redis.disconnect();
+      }
+      const answers = await burst(ip, Array.from({ length: 30 }, (_, index) => ({ username: 'pia', password: `wrong ${index}` })));
+      assertRefusedWithRetryAfter(answers, 5);
+    });
+  }
+});
+
 describe(`per-client token rate (${storesLabel})`, () => {
   let env: TestEnvironment;
   let server: TestServer;
@@ -199,6 +310,28 @@ if (process.env.DATABASE_URL) {
         statuses.push(page.status);
       }
       assert.deepEqual(statuses, [200, 200, 429]);
+    });
+
+    it('regression: parallel guesses pass the login lockout — on RateLimiterPostgres too, 30 concurrent wrong passwords reach the check at most LOGIN_MAX_FAILURES times', async () => {
+      const user = new BrowserlessUser(callback);
+      const page = await user.open(
+        `${server.url}/auth?${new URLSearchParams({
+          client_id: 'pg-web',
+          response_type: 'code',
+          redirect_uri: callback,
+          scope: 'openid',
+          code_challenge: crypto.randomBytes(32).toString('base64url'),
+          code_challenge_method: 'S256',
+        })}`,
+      );
+      const uid = /\/interaction\/([^/?#]+)/.exec(page.url)![1]!;
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, (_, index) => user.submit(page, `/interaction/${uid}/login`, { username: 'parallel-pg', password: `wrong ${index}` })),
+      );
+      const statuses = answers.map((answer) => answer.status);
+      assert.ok(statuses.every((status) => status === 200 || status === 429), statuses.join(','));
+      const checked = statuses.filter((status) => status === 200).length;
+      assert.ok(checked >= 1 && checked <= 2, `${checked} reached the password check`);
     });
   });
 }
