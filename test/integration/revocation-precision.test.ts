@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import { adminRequest, basicAuth, createUser, getAdminToken } from '../helpers/admin.js';
 import { BrowserlessUser } from '../helpers/http-login.js';
-import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
+import { createTestEnvironment, realStores, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
 import { createTokenVerifier, type TokenVerifier } from '../../src/verify/index.js';
 
 const jwtApi = 'https://meter.api.test';
@@ -193,3 +193,64 @@ describe(`revocation at millisecond precision (${storesLabel})`, () => {
     }
   });
 });
+
+// The same across instances sharing the stores (and the clock): revoked on one, issued on the
+// other, checked on both.
+if (realStores) {
+  describe('revocation at millisecond precision across two instances', () => {
+    let env: TestEnvironment;
+    let first: TestServer;
+    let second: TestServer;
+    const secrets: Record<string, string> = {};
+
+    async function post(server: TestServer, path: string, clientId: string, form: Record<string, string>) {
+      const response = await fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: basicAuth(clientId, secrets[clientId]!) },
+        body: new URLSearchParams(form),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    }
+
+    before(async () => {
+      env = await createTestEnvironment();
+      first = await env.start();
+      second = await env.start({ ISSUER: first.issuer });
+      const admin = await getAdminToken(first.url);
+      await adminRequest(first.url, admin, 'POST', '/admin/resources', { identifier: jwtApi, scopes: ['meter.read'] });
+      for (const [clientId, scope] of [['meter-api', ''], ['reader', 'meter.read']] as const) {
+        const created = await adminRequest(first.url, admin, 'POST', '/admin/clients', {
+          client_id: clientId,
+          grant_types: ['client_credentials'],
+          ...(scope ? { scope } : {}),
+        });
+        secrets[clientId] = created.client_secret as string;
+      }
+      await adminRequest(first.url, admin, 'PUT', `/admin/resources/${encodeURIComponent(jwtApi)}`, {
+        scopes: ['meter.read'],
+        client_id: 'meter-api',
+      });
+    });
+
+    after(() => env.cleanup());
+
+    it('regression: revocation "before" had one-second granularity — revoked on one instance, the next token from the other lives on both', async () => {
+      const admin = await getAdminToken(first.url);
+      for (let round = 0; round < 8; round += 1) {
+        const token = async (server: TestServer, form: Record<string, string>) => {
+          const answer = await post(server, '/token', 'reader', { grant_type: 'client_credentials', ...form });
+          assert.equal(answer.status, 200, JSON.stringify(answer.body));
+          return answer.body.access_token as string;
+        };
+        const earlier = await token(second, { resource: jwtApi });
+        await adminRequest(first.url, admin, 'POST', '/admin/revocations', { client_id: 'reader' });
+        const later = [await token(second, { resource: jwtApi }), await token(second, { scope: 'meter.read' })];
+        for (const server of [first, second]) {
+          const ask = async (value: string) => (await post(server, '/token/introspection', 'meter-api', { token: value })).body.active;
+          assert.equal(await ask(earlier), false, `round ${round}: issued before, asked at ${server.url}`);
+          for (const value of later) assert.equal(await ask(value), true, `round ${round}: issued after, asked at ${server.url}`);
+        }
+      }
+    });
+  });
+}
