@@ -161,6 +161,27 @@ describe(`browser login flow (${storesLabel})`, () => {
     await context.close();
   });
 
+  it('after a wrong password focuses the password field, and the lockout page says how long to wait', async () => {
+    const admin = await getAdminToken(server.url);
+    await createUser(server.url, admin, { username: 'bob', password });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await startLogin(page);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'username', 'a fresh form starts at the username');
+    for (let attempt = 1; attempt <= 5; attempt += 1) {
+      await signIn(page, 'bob', `wrong ${attempt}`);
+      await page.waitForSelector('[role="alert"]');
+      assert.equal(await page.evaluate(() => document.activeElement?.id), 'password', 'the password is what to retype');
+      assert.equal(await page.inputValue('#username'), 'bob');
+    }
+    // LOGIN_MAX_FAILURES (5) spent: the next attempt is refused and the page gives the time.
+    const refused = page.waitForResponse((response) => response.url().endsWith('/login'));
+    await signIn(page, 'bob', password);
+    assert.equal((await refused).status(), 429);
+    assert.equal(await page.textContent('[role="alert"]'), 'Too many attempts. Try again in 15 minutes.');
+    await context.close();
+  });
+
   it('returns access_denied to the client when the user denies consent', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
