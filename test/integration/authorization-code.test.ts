@@ -136,8 +136,8 @@ describe(`authorization code + PKCE (${storesLabel})`, () => {
     await adminRequest(server.url, admin, 'POST', '/admin/clients', { client_id: 'svc-plain', grant_types: ['client_credentials'], scope: 'openid' });
     const state = crypto.randomBytes(8).toString('hex');
     const redirected = await fetch(authorizationUrl({ client_id: 'svc-with-redirect', scope: 'openid', state, ...pkceParams() }), { redirect: 'manual' });
-    const location = redirected.headers.get('location');
-    assert.ok(location?.startsWith(callback), `redirected to the client, got ${redirected.status} ${location}`);
+    const location = redirected.headers.get('location') ?? '';
+    assert.ok(location.startsWith(callback), `redirected to the client, got ${redirected.status} ${location}`);
     const answer = new URL(location).searchParams;
     assert.equal(answer.get('error'), 'unauthorized_client', location);
     assert.match(answer.get('error_description') ?? '', /not registered for the response type code/);
@@ -151,8 +151,8 @@ describe(`authorization code + PKCE (${storesLabel})`, () => {
     }
     // An unsupported response type stays unsupported_response_type, for any client.
     const unsupported = await fetch(authorizationUrl({ response_type: 'token', ...pkceParams() }), { redirect: 'manual' });
-    const unsupportedLocation = unsupported.headers.get('location');
-    assert.ok(unsupportedLocation?.startsWith(callback), `${unsupported.status} ${unsupportedLocation}`);
+    const unsupportedLocation = unsupported.headers.get('location') ?? '';
+    assert.ok(unsupportedLocation.startsWith(callback), `${unsupported.status} ${unsupportedLocation}`);
     // (in the fragment: the default response mode of a token response type, OAuth 2.0 Multiple Response Types §5)
     assert.equal(new URLSearchParams(new URL(unsupportedLocation).hash.slice(1)).get('error'), 'unsupported_response_type', unsupportedLocation);
   });
@@ -179,8 +179,8 @@ describe(`authorization code + PKCE (${storesLabel})`, () => {
     for (const [params, reason] of cases) {
       const state = crypto.randomBytes(8).toString('hex');
       const response = await fetch(authorizationUrl({ client_id: 'scoped-web', prompt: undefined, state, ...params, ...pkceParams() }), { redirect: 'manual' });
-      const location = response.headers.get('location');
-      assert.ok(location?.startsWith(callback), `${JSON.stringify(params)}: redirected to the client, got ${response.status} ${location}`);
+      const location = response.headers.get('location') ?? '';
+      assert.ok(location.startsWith(callback), `${JSON.stringify(params)}: redirected to the client, got ${response.status} ${location}`);
       const answer = new URL(location).searchParams;
       assert.equal(answer.get('error'), 'invalid_scope', location);
       assert.match(answer.get('error_description') ?? '', reason, location);
