@@ -8,6 +8,8 @@ import { badRequest } from '../http/errors.js';
 import { readJsonBody } from '../http/json-body.js';
 import type { EphemeralStore } from '../stores/ephemeral/types.js';
 import { revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
+import { isStorableText } from '../stores/text.js';
+import { opaqueTokenReference } from '../revocation/opaque-token-reference.js';
 import { describeIssue } from './client-schema.js';
 
 const id = z.string().min(1).max(256);
@@ -17,6 +19,24 @@ const schema = z.union([
   z.strictObject({ client_id: id }),
   z.strictObject({ grant_id: id }),
 ]);
+
+/**
+ * An opaque access token's value is its id (oidc-provider's opaque format), so `{jti}` may name
+ * one. Its value is a bearer credential: it is deleted and listed by reference (as RFC 7009
+ * revocation does, oidc/adapter.ts), which also reaches the tokens exchanged from it, and never
+ * published to the feed as it is. True when `jti` was such a token.
+ */
+async function revokeOpaqueAccessToken(deps: { revocations: RevocationStore; store: EphemeralStore }, jti: string): Promise<boolean> {
+  if (!isStorableText(jti)) return false;
+  for (const model of ['AccessToken', 'ClientCredentials']) {
+    const record = await deps.store.find(model, jti);
+    if (typeof record?.exp !== 'number') continue;
+    await deps.revocations.revokeToken(opaqueTokenReference(jti), record.exp);
+    await deps.store.destroy(model, jti);
+    return true;
+  }
+  return false;
+}
 
 export function createRevocationRoutes(deps: { revocations: RevocationStore; store: EphemeralStore }): Router {
   const router = createRouter('/revocations');
@@ -30,7 +50,9 @@ export function createRevocationRoutes(deps: { revocations: RevocationStore; sto
     const now = Date.now();
     const body = parsed.data;
     if ('jti' in body) {
-      await deps.revocations.revokeToken(body.jti, Math.floor(now / 1000) + revokedBeforeLifetime);
+      if (!(await revokeOpaqueAccessToken(deps, body.jti))) {
+        await deps.revocations.revokeToken(body.jti, Math.floor(now / 1000) + revokedBeforeLifetime);
+      }
     } else if ('sub' in body) {
       await deps.revocations.revokeIssuedBefore('sub', body.sub, now, revokedBeforeLifetime);
     } else if ('client_id' in body) {

@@ -545,6 +545,30 @@ describe(`token exchange lineage and revocation (${storesLabel})`, () => {
     await assertChainDead(chain, 'root grant revoked');
   });
 
+  it('revoking an opaque token by its value at POST /admin/revocations {jti} kills what was exchanged from it, and the feed never carries the value', async () => {
+    await registerClient('admin-jti-root', { grant_types: ['client_credentials'], scope: 'a.r' });
+    const chain = await chainFrom(await clientCredentials('admin-jti-root', chainApis.a));
+    await assertChainLives(chain, 'before');
+    await adminRequest(server.url, admin, 'POST', '/admin/revocations', { jti: chain.o });
+    assert.equal(await active(chain.o, 'apio'), false, 'O');
+    assert.equal(await active(chain.d, 'apid'), false, 'D, exchanged from O');
+    assert.equal(await active(chain.b, 'apib'), true, 'B, which O came from');
+
+    // The whole feed, up to `ready`: the digest that names O, never O itself.
+    const feed = await fetch(`${server.url}/revocations`, {
+      headers: { authorization: `Bearer ${await clientCredentials('apid', `${server.issuer}/revocations`)}` },
+    });
+    let text = '';
+    for await (const chunk of feed.body as unknown as AsyncIterable<Uint8Array>) {
+      text += Buffer.from(chunk).toString('utf8');
+      if (text.includes('event: ready')) break;
+    }
+    await feed.body?.cancel().catch(() => {});
+    assert.ok(!text.includes(chain.o), 'the opaque token value is not in the feed');
+    const reference = (decodeJwt(chain.d).exchanged_from as { jti: string }[])[0]!.jti;
+    assert.ok(text.includes(reference), 'its reference is');
+  });
+
   it('revoking an opaque token in the middle (RFC 7009) kills what was exchanged from it, not what it came from', async () => {
     await registerClient('middle-root', { grant_types: ['client_credentials'], scope: 'a.r' });
     const chain = await chainFrom(await clientCredentials('middle-root', chainApis.a));
