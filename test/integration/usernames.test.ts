@@ -120,6 +120,15 @@ describe(`usernames (${storesLabel})`, () => {
     assert.equal(stillThere.username, 'ines-q', 'a refused rename changes nothing');
   });
 
+  it('creates exactly one of many look-alike names sent in parallel (the unique keys decide, not a read before the write)', async () => {
+    const variants = ['Zoë-p', 'zoe-p', 'ZOE-P', 'Zoé-p', 'ｚｏｅ-ｐ', 'zoë-p', 'Zóe-p', 'zoe-P'];
+    const answers = await Promise.all(
+      [...variants, ...variants].map((username) => adminCall('POST', '/admin/users', { username, password })),
+    );
+    const statuses = answers.map((answer) => answer.status).sort();
+    assert.deepEqual(statuses, [201, ...Array(variants.length * 2 - 1).fill(409)]);
+  });
+
   it('signs in by any case of the username, and shows the username as typed', async () => {
     const sub = await createUser(server.url, admin, { username: 'Oskar-Z', password });
     assert.notEqual(sub, irisSub);
