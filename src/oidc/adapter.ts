@@ -34,6 +34,9 @@ const revocableModels = new Set(['AccessToken', 'ClientCredentials', 'RefreshTok
 const tokenIssuedAtMs = 'iatMs';
 const sessionLoginMs = 'loginTsMs';
 
+/** Models whose id is the opaque access token itself. */
+const opaqueAccessTokenModels = new Set(['AccessToken', 'ClientCredentials']);
+
 const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
 
 /** Now, inside the second `seconds` names (the record was stamped with it a moment ago). */
@@ -57,7 +60,9 @@ async function isRevokedRecord(deps: AdapterDeps, model: string, id: string, rec
     clientId: text(record.clientId),
     // An exchanged opaque token has no grant of its own; it belongs to its subject token's (`gid`).
     grantId: text(record.grantId) ?? text(extra.gid),
-    exchangedFrom,
+    // An opaque access token revoked by reference (destroyRecord, admin/revocations.ts) is refused
+    // by that listing too, should deleting the record itself have failed.
+    exchangedFrom: opaqueAccessTokenModels.has(model) ? [{ jti: opaqueTokenReference(id) }, ...exchangedFrom] : exchangedFrom,
   });
 }
 
@@ -84,7 +89,6 @@ async function withPreciseTime(store: EphemeralStore, model: string, id: string,
 // An opaque access token is destroyed when it is revoked (RFC 7009). Tokens exchanged from it
 // name it by reference in `exchanged_from` (oidc/grants/presented-token.ts), so the reference is
 // listed as revoked until the token would have expired: they die with it, here and at APIs.
-const opaqueAccessTokenModels = new Set(['AccessToken', 'ClientCredentials']);
 
 async function destroyRecord(deps: AdapterDeps, model: string, id: string): Promise<void> {
   if (opaqueAccessTokenModels.has(model) && isStorableText(id)) {
