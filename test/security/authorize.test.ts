@@ -184,6 +184,14 @@ describe(`security: discovery, headers, authorization endpoint and login forms (
       assertErrorAtClient(await send(url.href), 'invalid_request');
     });
 
+    it('regression: RFC 6749 §4.1.2.1 — an unknown scope was silently dropped; it is invalid_scope at the client, an API scope without its resource likewise', async () => {
+      for (const scope of ['openid offline_access no.such.scope', 'openid a.r', 'openid phone']) {
+        const redirect = assertErrorAtClient(await send(f.authorizationUrl({ scope })), 'invalid_scope');
+        assert.match(redirect.searchParams.get('error_description') ?? '', /^unknown scope /);
+      }
+      assertReachedLogin(await send(f.authorizationUrl({ scope: 'openid a.r', resource: apis.a })));
+    });
+
     it('RFC 9101 §6 / RFC 8725 §3.2 — an unsigned (alg none) request object is refused and its redirect_uri is never used', async () => {
       const request = handBuiltJwt({ alg: 'none' }, { client_id: 'web', redirect_uri: 'https://attacker.example.test/callback', response_type: 'code' });
       const answer = await send(f.authorizationUrl({ request }));
