@@ -1,7 +1,9 @@
-// RFC 6749 §5.2: a request to the token, introspection or revocation endpoint that does not
-// authenticate its client at all is `invalid_client` with 401 and a WWW-Authenticate challenge
-// (RFC 7662 §2.3 asks the same of introspection). The library answers 400 invalid_request
-// ("no client authentication mechanism provided"); we answer as the RFCs do.
+// How the token, introspection and revocation endpoints answer a client that did not
+// authenticate (RFC 6749 §5.2):
+// - no client authentication at all is `invalid_client` with 401 and a WWW-Authenticate challenge
+//   (RFC 7662 §2.3 asks the same of introspection). The library answers 400 invalid_request
+//   ("no client authentication mechanism provided"); we answer as the RFCs do;
+// - a refused client assertion says why in `error_description` (below).
 import type Provider from 'oidc-provider';
 import type { ClientAssertionCheck } from './config/client-assertions.js';
 
