@@ -46,10 +46,15 @@ export async function reserveSecondFactorAttempt(throttles: Throttles, attempt: 
   };
 }
 
-/** Whether the user's second factor is locked now (shown before asking for a code). */
+/**
+ * Seconds until the user's second factor takes codes again, or undefined if it does now (shown
+ * before asking for a code that could not count). With every point spent the next code would be
+ * refused; left alone, the counter expires after msBeforeNext (a refused attempt starts the
+ * LOGIN_LOCK_SECONDS block).
+ */
 export async function secondFactorLockedFor(throttles: Throttles, sub: string): Promise<number | undefined> {
   const state = await throttles.mfaFailuresByUser.get(sub);
-  if (!state || state.consumedPoints <= throttles.settings.mfaMaxFailures) return undefined;
+  if (!state || state.consumedPoints < throttles.settings.mfaMaxFailures) return undefined;
   return Math.max(1, Math.ceil(state.msBeforeNext / 1000));
 }
 
