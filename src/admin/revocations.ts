@@ -10,6 +10,7 @@ import type { EphemeralStore } from '../stores/ephemeral/types.js';
 import { revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
 import { isStorableText } from '../stores/text.js';
 import { opaqueTokenReference } from '../revocation/opaque-token-reference.js';
+import { revocationClockMarginMs } from '../revocation/published-revocations.js';
 import { describeIssue } from './client-schema.js';
 
 const id = z.string().min(1).max(256);
@@ -45,8 +46,9 @@ export function createRevocationRoutes(deps: { revocations: RevocationStore; sto
     if (!parsed.success) {
       throw badRequest(`give exactly one of jti, sub, client_id, grant_id (${describeIssue(parsed.error)})`);
     }
-    // Milliseconds: a token issued before this moment is revoked, one issued after it lives
-    // (the store answers only once this millisecond has passed: published-revocations.ts).
+    // Milliseconds: a token issued before the mark is revoked, one issued after it lives (the
+    // store sets the mark a clock margin ahead and answers only once it has passed:
+    // published-revocations.ts).
     const now = Date.now();
     const body = parsed.data;
     if ('jti' in body) {
@@ -61,7 +63,9 @@ export function createRevocationRoutes(deps: { revocations: RevocationStore; sto
       await deps.revocations.revokeIssuedBefore('grant', body.grant_id, now, revokedBeforeLifetime);
       await deps.store.revokeByGrantId(body.grant_id);
     }
-    ctx.body = { revoked: body, revoked_at: Math.floor(now / 1000), revoked_at_ms: now };
+    // What the mark says: for sub, client and grant, a little ahead of now (the clock margin).
+    const revokedAt = 'jti' in body ? now : now + revocationClockMarginMs;
+    ctx.body = { revoked: body, revoked_at: Math.floor(revokedAt / 1000), revoked_at_ms: revokedAt };
   });
   return router;
 }
