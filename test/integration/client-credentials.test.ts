@@ -15,6 +15,7 @@ import {
   requestToken,
   ResponseLog,
   type AdminApi,
+  type JsonResponse,
 } from './http-support.js';
 
 const ordersApi = 'https://api.test/orders';
@@ -361,8 +362,8 @@ describe(`client_credentials (${storesLabel})`, () => {
 
     it('regression: client_credentials with a scope no API defines was invalid_target — it is invalid_scope, with or without resource', async () => {
       const cases: [Record<string, string>, RegExp][] = [
-        [{ scope: 'no.such.scope' }, /^unknown scope no\.such\.scope: no API defines it$/],
-        [{ scope: 'orders.read no.such.scope' }, /^unknown scope no\.such\.scope/],
+        [{ scope: 'no.such.scope' }, /^requested scope is not allowed for this client$/],
+        [{ scope: 'orders.read no.such.scope' }, /^requested scope is not allowed for this client$/],
         [{ scope: 'no.such.scope', resource: ordersApi }, /not defined by the resource/],
         // A scope of an API the client holds none of, or that it does not hold.
         [{ scope: 'billing.read' }, /not allowed for this client/],
@@ -379,6 +380,21 @@ describe(`client_credentials (${storesLabel})`, () => {
       // What works keeps working: a known scope names its API.
       const known = await tokenFor(ordersClient, { scope: 'orders.read' });
       assert.equal(known.status, 200, known.text);
+    });
+
+    // Without a resource, "no API defines it" versus "not allowed for this client" told any
+    // client that can authenticate which scope names exist at APIs it has nothing to do with.
+    it('regression: client_credentials told an unknown scope from a scope of another API — both get one answer, so scope names cannot be enumerated', async () => {
+      const answers = new Map<string, JsonResponse>();
+      // billing.read: defined by the billing API, which ordersClient cannot reach; orders.write:
+      // defined by an API it reaches, not held; billing.reed / orders.writ: defined by no API.
+      for (const scope of ['billing.read', 'billing.reed', 'orders.write', 'orders.writ']) answers.set(scope, await tokenFor(ordersClient, { scope }));
+      for (const [scope, answer] of answers) {
+        assert.equal(answer.status, 400, `${scope}: ${answer.text}`);
+        assert.equal(answer.headers.get('content-type'), answers.get('billing.read')!.headers.get('content-type'));
+        // The whole body is the same for every guess but for the scope it names.
+        assert.deepEqual(answer.json, { error: 'invalid_scope', error_description: 'requested scope is not allowed for this client', scope }, scope);
+      }
     });
   });
 

@@ -7,8 +7,8 @@
 // one documented hook the library calls for every authorization request and client-credentials
 // request that names no `resource` (lib/shared/check_resource.js), before interactions and after
 // the client and its redirect_uri are checked, so the refusal is redirected to the client
-// (lib/shared/authorization_error_handler.js). Requests that name a resource get the same answer
-// from `getResourceServerInfo` ("requested scope is not defined by the resource").
+// (lib/shared/authorization_error_handler.js). Requests that name a resource are answered by
+// `getResourceServerInfo`, which looks only at the API named (one the client may reach).
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { ResourceAccess } from '../resource-access.js';
 import { oidcScopes, splitScope } from '../scopes.js';
@@ -38,19 +38,21 @@ function refuseAuthorizationScopes(ctx: KoaContextWithOIDC): void {
 }
 
 /**
- * Client credentials without `resource` (an authenticated client): a scope no API defines is
- * unknown, and a scope the client holds at no API is not allowed; both are invalid_scope, as
- * with a resource (config/resource-indicators.ts), rather than "no API matches" (invalid_target).
+ * Client credentials without `resource` (an authenticated client): a scope no API defines and
+ * a scope the client holds at no API are both invalid_scope, as with a resource
+ * (config/resource-indicators.ts), rather than "no API matches" (invalid_target). They get one
+ * and the same answer: telling them apart would let any client that can authenticate learn,
+ * one guess at a time, which scope names every API defines (CWE-204, observable response
+ * discrepancy). The client's developer knows its own registration, so "not allowed for this
+ * client" is enough to go on; the error's `scope` member names the refused scope.
  */
 async function refuseClientCredentialsScopes(ctx: KoaContextWithOIDC, clientId: string, access: ResourceAccess): Promise<void> {
   const requested = requestedApiScopes(ctx);
   if (requested.length === 0) return;
   const apis = await access.all();
   const reachable = new Set((await Promise.all(apis.map((api) => access.reachableScopes(api, clientId)))).flat());
-  for (const scope of requested) {
-    if (!apis.some((api) => api.scopes.includes(scope))) throw new errors.InvalidScope(`unknown scope ${scope}: no API defines it`, scope);
-    if (!reachable.has(scope)) throw new errors.InvalidScope('requested scope is not allowed for this client', scope);
-  }
+  const refused = requested.find((scope) => !reachable.has(scope));
+  if (refused !== undefined) throw new errors.InvalidScope('requested scope is not allowed for this client', refused);
 }
 
 /** For `defaultResource`: refuses the request's unknown scopes, or returns having done nothing. */
