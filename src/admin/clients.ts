@@ -88,15 +88,34 @@ function present(record: Pick<ClientRecord, 'metadata' | 'createdAt'>, secret?: 
   };
 }
 
-/** Every token issued to the client so far stops working, wherever it is checked. */
-async function revokeClientTokens(revocations: RevocationStore, clientId: string): Promise<void> {
+/** Every token issued to the client so far stops working, wherever it is checked (DELETE). */
+async function revokeEverythingIssuedTo(revocations: RevocationStore, clientId: string): Promise<void> {
   await revocations.revokeIssuedBefore('client', clientId, Date.now(), revokedBeforeLifetime);
+}
+
+/**
+ * The tokens the client holds as itself stop working: its client-credentials access tokens,
+ * whose `sub` is its client_id (RFC 9068 §2.2), JWT and opaque alike (the adapter checks an
+ * opaque ClientCredentials record under its client_id as subject: oidc/adapter.ts), and tokens
+ * exchanged from them, which keep that subject (RFC 8693 §2.2). Users' tokens for the client
+ * are not touched: the subject kind matches only tokens whose subject is this id.
+ */
+async function revokeTokensHeldAsItself(revocations: RevocationStore, clientId: string): Promise<void> {
+  await revocations.revokeIssuedBefore('sub', clientId, Date.now(), revokedBeforeLifetime);
 }
 
 /** Scopes the client held before a change and no longer holds after it. */
 function withdrawnScopes(before: ClientMetadata, after: ClientMetadata): string[] {
   const kept = new Set(splitScope(after.scope));
   return splitScope(before.scope).filter((scope) => !kept.has(scope));
+}
+
+/**
+ * Withdrawn scopes that grant access to an API (ours, like `admin`, or one in the catalog), as
+ * opposed to OpenID Connect scopes, which only name claims about the user released to the app.
+ */
+function withdrawnApiScopes(before: ClientMetadata, after: ClientMetadata): string[] {
+  return withdrawnScopes(before, after).filter((scope) => !oidcScopes.has(scope));
 }
 
 function clientIdParam(ctx: Context): string {
@@ -156,18 +175,30 @@ export function createClientRoutes(deps: ClientRoutesDeps): Router {
     // Touch the stored digest only when it changes, so a PUT racing a secret rotation cannot
     // bring the old secret back.
     const digestChange = secret ? { secretDigest: secretDigest! } : needsSecret ? {} : { secretDigest: null };
-    // Tokens carry the scope granted when they were issued and JWTs are checked offline, so a
-    // scope taken away lives on in them until they expire. Every token the client holds is
-    // revoked (all audiences: the revocation state has no finer key); it asks again and gets
-    // its current scope. Before the change, so a failure changes nothing and a retry revokes;
-    // after it, so a token issued in between is covered too.
-    const scopeRemoved = withdrawnScopes(existing.metadata, metadata).length > 0;
-    if (scopeRemoved) await revokeClientTokens(deps.revocations, clientId);
+    // Tokens carry the scope granted when they were issued and JWTs are checked offline, so an
+    // API scope taken away lives on in them until they expire. What changes at once:
+    // - the tokens the client holds as itself (client credentials) are revoked: it asks again
+    //   and gets its current scope. These are the tokens of a service acting on its own
+    //   authority, an admin client's among them (http/bearer-auth.ts also checks the current
+    //   scope on every admin call, whatever the revocation state says);
+    // - a user's refresh token and codes keep working, but can no longer yield the scope: the
+    //   token endpoint grants only scopes the client holds now (oidc/resource-access.ts);
+    // - user-delegated access tokens already issued with the scope live out their API's TTL
+    //   (minutes), as any RFC 9068 token checked offline does. Revoking every token of the
+    //   client (kind 'client') instead would sign every user of the app out: that is what
+    //   DELETE, or POST /admin/revocations {client_id}, is for.
+    // Withdrawing an OpenID Connect scope (openid, profile, email, offline_access) revokes
+    // nothing: new authorizations can no longer ask for it; existing grants keep what the user
+    // consented to.
+    // Before the change, so a failure changes nothing and a retry revokes; after it, so a token
+    // issued in between is covered too.
+    const apiScopeWithdrawn = withdrawnApiScopes(existing.metadata, metadata).length > 0;
+    if (apiScopeWithdrawn) await revokeTokensHeldAsItself(deps.revocations, clientId);
     if (!(await updateClient(deps.db, { clientId, metadata, ...digestChange }))) {
       throw notFound('no client with this client_id');
     }
     deps.catalog.invalidate({ type: 'client', id: clientId });
-    if (scopeRemoved) await revokeClientTokens(deps.revocations, clientId);
+    if (apiScopeWithdrawn) await revokeTokensHeldAsItself(deps.revocations, clientId);
     ctx.body = present({ metadata, createdAt: existing.createdAt }, secret);
   });
 
@@ -188,8 +219,9 @@ export function createClientRoutes(deps: ClientRoutesDeps): Router {
     const clientId = clientIdParam(ctx);
     if (!(await deleteClient(deps.db, clientId))) throw notFound('no client with this client_id');
     deps.catalog.invalidate({ type: 'client', id: clientId });
-    // Its JWT access tokens are verified offline; the revocation state stops them.
-    await revokeClientTokens(deps.revocations, clientId);
+    // Its JWT access tokens are verified offline; the revocation state stops them, users'
+    // refresh tokens, codes and session-bound tokens with them.
+    await revokeEverythingIssuedTo(deps.revocations, clientId);
     ctx.status = 204;
   });
 

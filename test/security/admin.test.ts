@@ -7,8 +7,10 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt, exportJWK, generateKeyPair } from 'jose';
+import { BrowserlessUser } from '../helpers/http-login.js';
 import { adminClientId, adminClientSecret, storesLabel } from '../helpers/server.js';
 import {
+  apis,
   assertRefused,
   basicAuth,
   callback,
@@ -178,8 +180,9 @@ describe(`security: admin API (${storesLabel})`, () => {
       const demoted = await call('PUT', '/clients/deputy-admin', { json: { grant_types: ['client_credentials'], scope: 'api.read' } });
       assert.equal(demoted.status, 200, demoted.text);
 
-      // Revoked by the PUT (the whole client: every token it held), so the token is no longer a
-      // valid credential at all: 401 invalid_token, as for any revoked token (RFC 6750 §3.1).
+      // Revoked by the PUT (admin is an API scope: every token the client holds as itself, whose
+      // sub is its client_id), so the token is no longer a valid credential at all: 401
+      // invalid_token, as for any revoked token (RFC 6750 §3.1).
       const listing = await call('GET', '/clients', { token });
       assertUnauthorized(listing, 'list');
       assert.match(listing.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
@@ -194,6 +197,141 @@ describe(`security: admin API (${storesLabel})`, () => {
         body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'admin' }),
       });
       assertRefused(again, 400, 'invalid_scope');
+    });
+  });
+
+  // PUT /admin/clients/{id} withdrawing a scope (issue #14 item 6): it used to revoke every token
+  // ever issued to the client (kind 'client'), so dropping even `profile` from an app signed out
+  // all its users. Now only an API scope's withdrawal revokes, and only the tokens the client
+  // holds as itself; users' grants live on and can no longer yield the scope.
+  describe('scope withdrawal (PUT /admin/clients/{client_id})', () => {
+    const opaqueApi = 'https://opaque.security.test';
+    const code = ['authorization_code', 'refresh_token'];
+
+    before(async () => {
+      const created = await call('POST', '/resources', { json: { identifier: opaqueApi, scopes: ['op.read'], access_token_format: 'opaque' } });
+      assert.equal(created.status, 201, created.text);
+    });
+
+    async function register(metadata: Record<string, unknown>): Promise<{ id: string; basic: readonly [string, string] }> {
+      const created = await call('POST', '/clients', { json: metadata });
+      assert.equal(created.status, 201, created.text);
+      const id = created.json!.client_id as string;
+      return { id, basic: [id, created.json!.client_secret as string] };
+    }
+
+    async function replace(clientId: string, metadata: Record<string, unknown>): Promise<void> {
+      const replaced = await call('PUT', `/clients/${clientId}`, { json: metadata });
+      assert.equal(replaced.status, 200, replaced.text);
+    }
+
+    /** A user's tokens from the code flow: `alice` signs in to the client and the code is redeemed. */
+    async function userTokens(client: { id: string; basic: readonly [string, string] }, params: Record<string, string>): Promise<Record<string, string>> {
+      const signedIn = await f.signIn({ client_id: client.id, ...params });
+      const answer = await f.token(
+        { grant_type: 'authorization_code', code: signedIn.code, code_verifier: signedIn.verifier, redirect_uri: callback, resource: params.resource },
+        { basic: client.basic },
+      );
+      assert.equal(answer.status, 200, answer.text);
+      return answer.json as Record<string, string>;
+    }
+
+    /** RFC 7662 introspection, asked by the bootstrap admin client (which may introspect any token). */
+    async function introspect(token: string): Promise<Record<string, unknown>> {
+      const answer = await send(`${f.url}/token/introspection`, {
+        method: 'POST',
+        headers: { authorization: basicAuth(adminClientId, adminClientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token }).toString(),
+      });
+      assert.equal(answer.status, 200, answer.text);
+      return answer.json!;
+    }
+
+    it('regression: dropping an OpenID Connect scope revoked every user of the client — after dropping profile from a web client a user\'s refresh token keeps working', async () => {
+      const metadata = { grant_types: code, redirect_uris: [callback], first_party: true };
+      const web = await register({ ...metadata, client_id: 'withdraw-profile-web', scope: 'openid profile email offline_access' });
+      const tokens = await userTokens(web, { scope: 'openid offline_access profile email' });
+      assert.equal((await introspect(tokens.refresh_token!)).active, true, 'a live refresh token before the change');
+
+      await replace(web.id, { ...metadata, scope: 'openid email offline_access' });
+
+      // The user's refresh token and the access token bound to the session are untouched.
+      assert.equal((await introspect(tokens.refresh_token!)).active, true, 'the refresh token after the change');
+      assert.equal((await introspect(tokens.access_token!)).active, true, 'the access token after the change');
+      const refreshed = await f.token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }, { basic: web.basic });
+      assert.equal(refreshed.status, 200, refreshed.text);
+      assert.equal(typeof refreshed.json?.access_token, 'string');
+      assert.deepEqual(String(refreshed.json?.scope).split(' ').sort(), ['email', 'offline_access', 'openid', 'profile'], 'the grant keeps what the user consented to');
+      assert.equal(decodeJwt(refreshed.json!.id_token as string).sub, f.userSub);
+      // The dropped scope can no longer be asked for in a new authorization.
+      const asked = await new BrowserlessUser(callback).open(f.authorizationUrl({ client_id: web.id, scope: 'openid profile' }));
+      assert.equal(new URL(asked.location ?? f.url).searchParams.get('error'), 'invalid_scope', `refused at the client: ${asked.location}`);
+    });
+
+    it('regression: dropping an API scope revoked every user of the client — it revokes the client\'s own client-credentials tokens (dead at introspection); a user\'s refresh token lives on without the scope', async () => {
+      const metadata = { grant_types: [...code, 'client_credentials'], redirect_uris: [callback], first_party: true };
+      const hybrid = await register({ ...metadata, client_id: 'withdraw-api-hybrid', scope: 'openid offline_access api.read api.write op.read' });
+      const own = async (params: Record<string, string>) => f.token({ grant_type: 'client_credentials', ...params }, { basic: hybrid.basic });
+      const ownJwt = await own({ resource: apis.main, scope: 'api.read api.write' });
+      assert.equal(ownJwt.status, 200, ownJwt.text);
+      const ownOpaque = await own({ resource: opaqueApi, scope: 'op.read' });
+      assert.equal(ownOpaque.status, 200, ownOpaque.text);
+      const user = await userTokens(hybrid, { scope: 'openid offline_access api.read api.write', resource: apis.main });
+      const secondGrant = await userTokens(hybrid, { scope: 'openid offline_access api.read api.write', resource: apis.main });
+      assert.equal(decodeJwt(user.access_token!).sub, f.userSub);
+      for (const token of [ownJwt.json!.access_token as string, ownOpaque.json!.access_token as string, user.access_token!, user.refresh_token!]) {
+        assert.equal((await introspect(token)).active, true, 'every token is live before the change');
+      }
+
+      await replace(hybrid.id, { ...metadata, scope: 'openid offline_access api.read op.read' });
+
+      // The tokens the client holds as itself (sub = client_id) are revoked, JWT and opaque, for
+      // every API: it asks again and gets its current scope.
+      assert.deepEqual(await introspect(ownJwt.json!.access_token as string), { active: false }, 'its own JWT client-credentials token');
+      assert.deepEqual(await introspect(ownOpaque.json!.access_token as string), { active: false }, 'its own opaque client-credentials token');
+      assertRefused(await own({ resource: apis.main, scope: 'api.write' }), 400, 'invalid_scope');
+      const again = await own({ resource: apis.main, scope: 'api.read' });
+      assert.equal(again.status, 200, again.text);
+      assert.equal((await introspect(again.json!.access_token as string)).active, true, 'a token issued after the change lives');
+
+      // The user-delegated access token keeps its scope until its API's TTL (300 s) ends it.
+      const delegated = await introspect(user.access_token!);
+      assert.equal(delegated.active, true, 'the user-delegated access token is not revoked');
+      assert.equal(delegated.scope, 'api.read api.write');
+      assert.equal(Number(delegated.exp) - Number(delegated.iat), 300, 'it lives out the API TTL, no longer');
+      // The user's refresh token works, but yields only what the client holds now.
+      assert.equal((await introspect(user.refresh_token!)).active, true, 'the refresh token is not revoked');
+      const refreshed = await f.token({ grant_type: 'refresh_token', refresh_token: user.refresh_token!, resource: apis.main }, { basic: hybrid.basic });
+      assert.equal(refreshed.status, 200, refreshed.text);
+      const refreshedClaims = decodeJwt(refreshed.json!.access_token as string);
+      assert.equal(refreshedClaims.sub, f.userSub);
+      assert.equal(refreshedClaims.scope, 'api.read', 'the withdrawn scope is gone from the refreshed token');
+      assert.equal(refreshed.json!.scope, 'api.read');
+      // Asked for by name, it is refused. (A refused refresh uses the refresh token up: the
+      // library rotates it before the resource check. Hence a second grant for this.)
+      assertRefused(
+        await f.token({ grant_type: 'refresh_token', refresh_token: secondGrant.refresh_token!, resource: apis.main, scope: 'api.write' }, { basic: hybrid.basic }),
+        400,
+        'invalid_scope',
+      );
+
+      // Once the client holds none of the API's scopes, the refresh token no longer reaches it.
+      await replace(hybrid.id, { ...metadata, scope: 'openid offline_access op.read' });
+      assertRefused(
+        await f.token({ grant_type: 'refresh_token', refresh_token: refreshed.json!.refresh_token as string, resource: apis.main }, { basic: hybrid.basic }),
+        400,
+        'invalid_target',
+      );
+    });
+
+    it('DELETE still revokes every token issued to the client: a user\'s access token for an API is dead at introspection', async () => {
+      const metadata = { grant_types: code, redirect_uris: [callback], first_party: true, scope: 'openid offline_access api.read' };
+      const web = await register({ ...metadata, client_id: 'withdraw-deleted-web' });
+      const user = await userTokens(web, { scope: 'openid offline_access api.read', resource: apis.main });
+      assert.equal((await introspect(user.access_token!)).active, true);
+      const removed = await call('DELETE', `/clients/${web.id}`);
+      assert.equal(removed.status, 204, removed.text);
+      assert.deepEqual(await introspect(user.access_token!), { active: false });
     });
   });
 
