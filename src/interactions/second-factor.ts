@@ -6,7 +6,8 @@
 //
 // Step-up: a session that signed in with a password alone, meeting a request that needs more,
 // is sent here by the interaction policy (reason `second_factor_required`). The page then asks
-// only for the code of the session's account. A session whose user has no second factor yet signs
+// only for the code of the session's account, and the session keeps the time of its sign-in
+// (auth_time) with the second factor added. A session whose user has no second factor yet signs
 // in again with the password before enrolling: a session cookie alone must not be enough to bind
 // a new authenticator to the account (NIST SP 800-63B §6.1.2.1 wants the existing factor first).
 //
@@ -21,7 +22,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import { readFormBody } from '../http/form-body.js';
 import type { Views } from '../http/views.js';
 import type { Totp } from '../mfa/totp.js';
-import { acrFor, requiredAuthentication } from '../oidc/authentication-requirements.js';
+import { acrFor, requestedByParameters, requiredAuthentication } from '../oidc/authentication-requirements.js';
 import { stepUpReason } from '../oidc/config/interaction-policy.js';
 import { servingProvider } from '../oidc/serving-provider.js';
 import type { Database } from '../stores/database.js';
@@ -62,22 +63,49 @@ export interface SecondFactorDeps {
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-/** The session's account when the only reason for this login prompt is a missing second factor. */
+/**
+ * Reasons that a second factor on top of the session's sign-in answers, once our own check says
+ * a second factor is what is missing: the library's checks of an essential `acr` in the claims
+ * parameter (lib/helpers/interaction_policy/prompts/login.js `essential_acr`, `essential_acrs`)
+ * ask for the class that our requirement asks for too (authentication-requirements.ts reads the
+ * same claims). Alone, without ours, they ask for a class we cannot issue: that is a full login.
+ */
+const answeredBySecondFactor = new Set([stepUpReason, 'essential_acr', 'essential_acrs']);
+
+/** The session's account when the only thing this login prompt lacks is a second factor. */
 export function stepUpAccount(interaction: Interaction): string | undefined {
   const { prompt, session } = interaction;
   if (prompt.name !== 'login' || !session?.accountId) return undefined;
-  return prompt.reasons.length > 0 && prompt.reasons.every((reason) => reason === stepUpReason) ? session.accountId : undefined;
+  const { reasons } = prompt;
+  return reasons.includes(stepUpReason) && reasons.every((reason) => answeredBySecondFactor.has(reason)) ? session.accountId : undefined;
 }
 
 export function createSecondFactor(deps: SecondFactorDeps, page: { csrf: Csrf; headers(ctx: Context): void }) {
-  async function finish(ctx: Context, sub: string, amr: string[]): Promise<void> {
-    await servingProvider(ctx).interactionFinished(
-      ctx.req,
-      ctx.res,
-      { login: { accountId: sub, amr, acr: acrFor(amr.length > 1 ? 'mfa' : 'password') } },
-      { mergeWithLastSubmission: false },
-    );
+  /**
+   * Ends the login step. `ts` is the login time to record (auth_time); without it the library
+   * records now (lib/models/session.js `loginAccount`).
+   */
+  async function finish(ctx: Context, sub: string, amr: string[], ts?: number): Promise<void> {
+    const login = { accountId: sub, amr, acr: acrFor(amr.length > 1 ? 'mfa' : 'password'), ...(ts === undefined ? {} : { ts }) };
+    await servingProvider(ctx).interactionFinished(ctx.req, ctx.res, { login }, { mergeWithLastSubmission: false });
     ctx.respond = false;
+  }
+
+  /**
+   * A step-up adds a factor to the session's earlier sign-in; it is not a new sign-in. auth_time
+   * is "the time when the End-User authentication occurred" (OIDC Core §2), and max_age measures
+   * from it how long ago the user proved who they are (§3.1.2.1): the password was typed then, so
+   * the session keeps that time. Otherwise a code alone would make an hours-old password look
+   * fresh to every later max_age. No session, another account or no login time: refused, the
+   * user signs in again from the application.
+   */
+  async function earlierLoginTime(ctx: Context, interaction: Interaction, sub: string): Promise<number> {
+    const cookie = interaction.session?.cookie;
+    const session = cookie === undefined ? undefined : await servingProvider(ctx).Session.find(cookie);
+    if (session?.accountId !== sub || typeof session.loginTs !== 'number') {
+      throw new oidcErrors.SessionNotFound('the session this step-up was for has ended');
+    }
+    return session.loginTs;
   }
 
   /** The page for the pending step: the code challenge, or the enrolment (same secret each time). */
@@ -138,7 +166,8 @@ export function createSecondFactor(deps: SecondFactorDeps, page: { csrf: Csrf; h
       const requirement = requiredAuthentication({
         clientRequiresMfa: client?.metadata.require_mfa === true,
         userRequiresMfa: state?.mfaRequired === true,
-        acrValues: typeof interaction.params.acr_values === 'string' ? interaction.params.acr_values : undefined,
+        // The password was just entered: max_age is met by this sign-in.
+        ...requestedByParameters(interaction.params),
         maxAge: undefined,
       });
       const clientId = String(interaction.params.client_id);
@@ -222,12 +251,13 @@ export function createSecondFactor(deps: SecondFactorDeps, page: { csrf: Csrf; h
           // An enrolment keeps its page (QR code, key, recovery codes), with the error.
           return render(ctx, interaction.uid, pending, { error: invalidCode });
         }
+        const loginTime = pending.stepUp ? await earlierLoginTime(ctx, interaction, pending.sub) : undefined;
         await deps.store.destroy(pendingModel, interaction.uid);
         await settleSecondFactorSuccess(deps.throttles, attempt);
         const success = { outcome: 'success' as const, clientId, sub: pending.sub, details: { ip: ctx.ip, amr, ...(pending.stepUp ? { step_up: true } : {}) } };
         if (pending.enrolling) await deps.audit.record({ type: 'mfa_enrolled', ...success });
         await deps.audit.record({ type: 'login_succeeded', ...success });
-        await finish(ctx, pending.sub, amr);
+        await finish(ctx, pending.sub, amr, loginTime);
       });
     },
   };
