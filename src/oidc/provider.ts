@@ -35,6 +35,7 @@ import type { VerifyAccessToken } from '../revocation/access-tokens.js';
 import type { RevocationStore } from '../stores/revocations/types.js';
 import { firstPartyMetadata } from './config/client-metadata-extra.js';
 import { logoutPages } from './config/logout-pages.js';
+import { createRefreshTokenRotation } from './config/refresh-step-up.js';
 
 export interface ProviderDeps {
   config: Config;
@@ -102,8 +103,9 @@ export function createProvider(deps: ProviderDeps): Provider {
     // PKCE (RFC 7636) with S256 for every client, public or confidential (RFC 9700 §2.1.1).
     pkce: { required: () => true },
     ttl,
-    // Refresh tokens rotate on every use (RFC 9700 §4.14.2).
-    rotateRefreshToken: true,
+    // Refresh tokens rotate on every use (RFC 9700 §4.14.2), and only while the sign-in they were
+    // issued for still meets the client's and the user's requirements (refresh-step-up.ts).
+    rotateRefreshToken: createRefreshTokenRotation({ catalog: deps.catalog, audit: deps.audit }),
     // Redirect URIs are always given and matched exactly (RFC 9700 §4.1.3).
     allowOmittingSingleRegisteredRedirectUri: false,
     clockTolerance,

@@ -82,21 +82,36 @@ export interface ClientCredentials {
   secret?: string | undefined;
 }
 
-/** Redeems the code the flow came back with; returns the ID token's claims. */
-export async function redeemIdToken(issuer: string, step: FlowStep, verifier: string, client: ClientCredentials): Promise<Record<string, unknown>> {
-  assert.ok(step.location?.startsWith(callback), `back at the client: ${step.status} ${step.location ?? step.body.slice(0, 300)}`);
-  const code = new URL(step.location!).searchParams.get('code');
-  assert.ok(code, `a code in ${step.location}`);
-  const form = new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: callback });
+export interface TokenAnswer {
+  status: number;
+  body: { id_token?: string; refresh_token?: string; access_token?: string; error?: string; error_description?: string };
+}
+
+/** A POST to the token endpoint as this client (HTTP Basic with a secret, else client_id in the form). */
+export async function tokenRequest(issuer: string, client: ClientCredentials, fields: Record<string, string>): Promise<TokenAnswer> {
+  const form = new URLSearchParams(fields);
   if (!client.secret) form.set('client_id', client.clientId);
   const response = await fetch(`${issuer}/token`, {
     method: 'POST',
     headers: client.secret ? { authorization: basicAuth(client.clientId, client.secret) } : {},
     body: form,
   });
-  const body = (await response.json()) as { id_token?: string };
+  return { status: response.status, body: (await response.json()) as TokenAnswer['body'] };
+}
+
+/** Redeems the code the flow came back with; returns the token response (with an ID token). */
+export async function redeemTokens(issuer: string, step: FlowStep, verifier: string, client: ClientCredentials): Promise<TokenAnswer['body']> {
+  assert.ok(step.location?.startsWith(callback), `back at the client: ${step.status} ${step.location ?? step.body.slice(0, 300)}`);
+  const code = new URL(step.location!).searchParams.get('code');
+  assert.ok(code, `a code in ${step.location}`);
+  const { body } = await tokenRequest(issuer, client, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: callback });
   assert.ok(body.id_token, JSON.stringify(body));
-  return decodeJwt(body.id_token);
+  return body;
+}
+
+/** Redeems the code the flow came back with; returns the ID token's claims. */
+export async function redeemIdToken(issuer: string, step: FlowStep, verifier: string, client: ClientCredentials): Promise<Record<string, unknown>> {
+  return decodeJwt((await redeemTokens(issuer, step, verifier, client)).id_token!);
 }
 
 /** From the enrolment page: the typed key and the recovery codes. */
@@ -109,19 +124,22 @@ export function readEnrolment(page: FlowStep): { secret: string; recoveryCodes: 
 
 /**
  * Signs in with the password through a client that requires a second factor and enrols: returns
- * the user's authenticator (its first code already used) and the flow's last step.
+ * the user's authenticator (its first code already used), the recovery codes and the flow's last
+ * step.
  */
 export async function enrolThrough(
   issuer: string,
   clientId: string,
   credentials: { username: string; password: string },
   user?: BrowserlessUser,
-): Promise<{ authenticator: Authenticator; done: Started & { last: FlowStep } }> {
-  const started = await startAuthorization(issuer, clientId, user ? { user } : {});
+  params?: Record<string, string>,
+): Promise<{ authenticator: Authenticator; recoveryCodes: string[]; done: Started & { last: FlowStep } }> {
+  const started = await startAuthorization(issuer, clientId, { ...(user ? { user } : {}), ...(params ? { params } : {}) });
   assert.ok(started.uid, `a login page: ${started.page.status} ${started.page.location}`);
   const enrol = await started.user.submit(started.page, `/interaction/${started.uid}/login`, credentials);
-  const authenticator = new Authenticator(readEnrolment(enrol).secret);
+  const { secret, recoveryCodes } = readEnrolment(enrol);
+  const authenticator = new Authenticator(secret);
   const last = await started.user.submit(enrol, `/interaction/${started.uid}/mfa`, { code: await authenticator.nextCode() });
   assert.ok(last.location?.startsWith(callback), `enrolled and back at the client: ${last.status} ${last.body.slice(0, 300)}`);
-  return { authenticator, done: { ...started, last } };
+  return { authenticator, recoveryCodes, done: { ...started, last } };
 }
