@@ -10,7 +10,7 @@ import { normalizeUsername } from '../../src/credentials/usernames.js';
 import { openDatabase, type Database } from '../../src/stores/database.js';
 import { defaultMigrationsDir, listMigrations, migrate } from '../../src/stores/migrate.js';
 import { findUsersWithoutUsernameKey } from '../../src/stores/username-keys.js';
-import { findUserByUsername, findUsernameConflict } from '../../src/stores/users.js';
+import { findUserByUsername, findUsernameConflict, insertUser } from '../../src/stores/users.js';
 import { createPostgresDatabase } from '../helpers/stores.js';
 
 /** A copy of the migrations before 008, to build the schema old rows were written in. */
@@ -109,6 +109,91 @@ if (process.env.DATABASE_URL) {
       await insertOldRows(instances[0]!);
       await Promise.all(instances.map((db) => migrate(db)));
       await checkBackfill(instances[0]!);
+    });
+
+    // Rolling start: an instance of the new release is running (it stores keys with every new
+    // user) while another starts and backfills rows an old instance wrote without keys. The
+    // backfill's NOT EXISTS reads its statement's snapshot; a user committed after it took the
+    // key anyway, the unique index refused the UPDATE (23505) and migrate() failed, so the
+    // instance could not start. Deterministic: the upgraded instance's insert is held open until
+    // the backfill waits on it, then committed. Postgres only: it takes two connections, and
+    // embedded PGlite has one (a single instance owns its data directory, so the race cannot
+    // arise there).
+    it('regression: a user committed by an upgraded instance during the backfill aborted migrate() with 23505 — the old row keeps no key and the start goes on', async () => {
+      const database = await createPostgresDatabase();
+      cleanups.push(() => database.drop());
+      const starting = await openDatabase({ databaseUrl: database.url, dataDir: '' });
+      const upgraded = await openDatabase({ databaseUrl: database.url, dataDir: '' });
+      cleanups.push(async () => {
+        await starting.close();
+        await upgraded.close();
+      });
+      await migrate(starting);
+      // Written by an instance still on the old release: no keys.
+      for (const [sub, username, age] of [['old-contested', 'Rolling', 7200], ['old-free', 'Steady', 3600]] as const) {
+        await starting.query(
+          `INSERT INTO users (sub, username, password_hash, created_at) VALUES ($1, $2, 'x', now() - make_interval(secs => $3))`,
+          [sub, username, age],
+        );
+      }
+
+      let commitInsert!: () => void;
+      const insertMayCommit = new Promise<void>((resolve) => (commitInsert = resolve));
+      let insertDone!: () => void;
+      const inserted = new Promise<void>((resolve) => (insertDone = resolve));
+      const upgradedInsert = upgraded.transaction(async (tx) => {
+        const user = await insertUser(tx, {
+          sub: 'new-rolling',
+          username: 'ROLLING',
+          passwordHash: 'x',
+          email: undefined,
+          emailVerified: false,
+          name: undefined,
+          givenName: undefined,
+          familyName: undefined,
+          disabled: false,
+          mfaRequired: false,
+        });
+        assert.ok(user, 'the upgraded instance stores the new user (the old row has no key to conflict with)');
+        insertDone();
+        await insertMayCommit;
+      });
+      await inserted;
+
+      const backfill = migrate(starting).then(
+        (applied) => ({ applied }),
+        (error: unknown) => ({ error }),
+      );
+      // The backfill's UPDATE has written the key and waits for the open insert to end.
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const [waiting] = await upgraded.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE users%'`,
+        );
+        if (waiting!.n > 0) break;
+        assert.ok(Date.now() < deadline, 'the backfill came to wait on the open insert');
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      commitInsert();
+      await upgradedInsert;
+
+      const outcome = await backfill;
+      assert.ok(!('error' in outcome), `migrate() went on: ${'error' in outcome ? String(outcome.error) : ''}`);
+      assert.deepEqual(outcome.applied, []);
+      const keys = await starting.query<{ sub: string; username_key: string | null; username_lookalike_key: string | null }>(
+        'SELECT sub, username_key, username_lookalike_key FROM users ORDER BY sub',
+      );
+      assert.deepEqual(keys, [
+        { sub: 'new-rolling', username_key: 'rolling', username_lookalike_key: 'rolling' },
+        // Someone else holds its keys now: NULL, named by the warning at every start.
+        { sub: 'old-contested', username_key: null, username_lookalike_key: null },
+        // The rest of the batch is filled all the same.
+        { sub: 'old-free', username_key: 'steady', username_lookalike_key: 'steady' },
+      ]);
+      assert.deepEqual(await findUsersWithoutUsernameKey(starting), [{ sub: 'old-contested', username: 'Rolling' }]);
+      assert.equal((await findUserByUsername(starting, 'rolling'))?.sub, 'new-rolling');
+      assert.deepEqual(await migrate(starting), [], 'a later start changes nothing and fails on nothing');
     });
   });
 }
