@@ -433,6 +433,17 @@ describe(`security: token endpoint (${storesLabel})`, () => {
       assertRefused(await f.token({ grant_type: 'authorization_code', code: 'forged-code', code_verifier: code.verifier, redirect_uri: callback }, svc()), 400, 'unauthorized_client');
     });
 
+    it('regression: CWE-204 (response discrepancy) — client_credentials told a scope no API defines from one the client may not have, so any client could enumerate scope names; both get one answer', async () => {
+      // svc holds api.read. b.r / b.w exist (at an API svc cannot reach), api.write exists (at
+      // its own API); the others exist nowhere. Without resource every one is answered alike.
+      const guesses = ['b.w', 'b.x', 'api.write', 'api.writ', 'admin', 'admin2'];
+      for (const scope of guesses) {
+        const answer = await f.token({ grant_type: 'client_credentials', scope }, svc());
+        assertRefused(answer, 400, 'invalid_scope');
+        assert.deepEqual(answer.json, { error: 'invalid_scope', error_description: 'requested scope is not allowed for this client', scope }, scope);
+      }
+    });
+
     it('regression: RFC 6749 §5.2 — a grant the client is not registered for was invalid_request; it is unauthorized_client, never before authentication', async () => {
       const code = pkcePair();
       assertRefused(await f.token({ grant_type: 'authorization_code', code: 'forged-code', code_verifier: code.verifier, redirect_uri: callback }, svc()), 400, 'unauthorized_client');
