@@ -100,8 +100,10 @@ export function createSecondFactor(deps: SecondFactorDeps, page: { csrf: Csrf; h
    * user signs in again from the application.
    */
   async function earlierLoginTime(ctx: Context, interaction: Interaction, sub: string): Promise<number> {
-    const cookie = interaction.session?.cookie;
-    const session = cookie === undefined ? undefined : await servingProvider(ctx).Session.find(cookie);
+    // By uid, the session's stable identifier: its cookie id (jti) is renewed at every resume
+    // (lib/actions/authorization/resume.js `resetIdentifier`).
+    const uid = interaction.session?.uid;
+    const session = uid === undefined ? undefined : await servingProvider(ctx).Session.findByUid(uid);
     if (session?.accountId !== sub || typeof session.loginTs !== 'number') {
       throw new oidcErrors.SessionNotFound('the session this step-up was for has ended');
     }
