@@ -14,6 +14,8 @@ import {
   requiredAuthentication,
 } from '../../src/oidc/authentication-requirements.js';
 import { createInteractionPolicy, reauthenticationReason, stepUpReason } from '../../src/oidc/config/interaction-policy.js';
+import { createRefreshTokenRotation } from '../../src/oidc/config/refresh-step-up.js';
+import type { Audit } from '../../src/audit/audit.js';
 import { stepUpAccount } from '../../src/interactions/second-factor.js';
 import { describeWait } from '../../src/interactions/wait-time.js';
 
@@ -141,6 +143,46 @@ describe('interaction policy: the session against the requirement', () => {
     assert.deepEqual(await promptReasons(old, { params, result: { login: { accountId: 'sub-1' } } }), []);
     // After a step-up that kept an earlier time which is past max_age: the password again.
     assert.deepEqual(await promptReasons(old, { params, result: { login: { accountId: 'sub-1', ts: old.loginTs } } }), [reauthenticationReason]);
+  });
+});
+
+describe('refresh grant: the refresh token against the requirement', () => {
+  const audited: { type: string; details?: Record<string, unknown> }[] = [];
+  const audit: Audit = { record: async (event) => void audited.push(event) };
+  const catalog = (requireMfa: boolean, mfaRequired: boolean) =>
+    ({ findClient: async () => ({ metadata: { require_mfa: requireMfa } }), findUser: async () => ({ mfaRequired }) }) as unknown as Catalog;
+  const refreshing = (token: { acr?: string; amr?: string[]; authTime?: number } | undefined) =>
+    ({ oidc: { entities: { RefreshToken: token && { accountId: 'sub-1', ...token } }, client: { clientId: 'web' } } }) as unknown as KoaContextWithOIDC;
+  const signedIn = Math.floor(Date.now() / 1000) - 3600;
+  const refusal = async (promise: Promise<unknown>) => {
+    const error = (await promise.then(
+      () => assert.fail('refused'),
+      (caught: unknown) => caught,
+    )) as { error?: string; error_description?: string };
+    assert.equal(error.error, 'invalid_grant');
+    return error.error_description;
+  };
+
+  it('rotates (true) a token whose sign-in meets the requirement', async () => {
+    const rotate = createRefreshTokenRotation({ catalog: catalog(false, false), audit });
+    assert.equal(await rotate(refreshing({ acr: acr.password, amr: ['pwd'], authTime: signedIn })), true);
+    const strict = createRefreshTokenRotation({ catalog: catalog(true, true), audit });
+    assert.equal(await strict(refreshing({ acr: acr.mfa, amr: ['pwd', 'otp'], authTime: signedIn })), true);
+  });
+
+  it('refuses with invalid_grant a password-only token, a token of unknown sign-in time, and no token at all', async () => {
+    const byUser = createRefreshTokenRotation({ catalog: catalog(false, true), audit });
+    assert.equal(await refusal(byUser(refreshing({ acr: acr.password, amr: ['pwd'], authTime: signedIn }))), 'the user must sign in again with a second factor');
+    assert.deepEqual(audited.at(-1), {
+      type: 'refresh_token_refused',
+      outcome: 'failure',
+      clientId: 'web',
+      sub: 'sub-1',
+      details: { reason: 'second factor required', second_factor_required_by: ['user'] },
+    });
+    const plain = createRefreshTokenRotation({ catalog: catalog(false, false), audit });
+    assert.match((await refusal(plain(refreshing({ acr: acr.mfa, amr: ['pwd', 'otp'] }))))!, /^the user must sign in again \(the time/);
+    assert.equal(await refusal(plain(refreshing(undefined))), 'grant request is invalid');
   });
 });
 
