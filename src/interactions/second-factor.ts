@@ -68,7 +68,9 @@ type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
  * a second factor is what is missing: the library's checks of an essential `acr` in the claims
  * parameter (lib/helpers/interaction_policy/prompts/login.js `essential_acr`, `essential_acrs`)
  * ask for the class that our requirement asks for too (authentication-requirements.ts reads the
- * same claims). Alone, without ours, they ask for a class we cannot issue: that is a full login.
+ * same claims). Alone, without ours, they ask for something a second factor does not give (a
+ * class we do not issue): that is not a step-up. (The claims parameter is off today, so the
+ * library never raises them; this keeps step-up right if it is turned on.)
  */
 const answeredBySecondFactor = new Set([stepUpReason, 'essential_acr', 'essential_acrs']);
 
