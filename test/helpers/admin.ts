@@ -43,3 +43,25 @@ export async function createUser(
   const created = await adminRequest(url, token, 'POST', '/admin/users', user);
   return created.sub as string;
 }
+
+/**
+ * Registers a first-party public client for the authorization code flow with PKCE (no secret,
+ * RFC 7636; token_endpoint_auth_method none), scope openid; extra adds to or overrides that.
+ */
+export async function registerPublicWebClient(
+  url: string,
+  token: string,
+  clientId: string,
+  redirectUri: string,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  await adminRequest(url, token, 'POST', '/admin/clients', {
+    client_id: clientId,
+    grant_types: ['authorization_code'],
+    redirect_uris: [redirectUri],
+    token_endpoint_auth_method: 'none',
+    scope: 'openid',
+    first_party: true,
+    ...extra,
+  });
+}

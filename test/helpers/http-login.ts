@@ -1,6 +1,37 @@
 // The browser's part of the authorization code flow, over plain HTTP: follow redirects by hand
 // with a cookie jar, post the login and consent forms (with their CSRF tokens), and stop at the
 // client's redirect URI. For tests that need a code but not a browser.
+import crypto from 'node:crypto';
+
+export interface AuthorizationRequest {
+  url: string;
+  /** The PKCE code verifier (RFC 7636 §4.1), to redeem the code with. */
+  verifier: string;
+}
+
+/**
+ * An authorization code request (RFC 6749 §4.1.1) for scope openid with a fresh S256 PKCE
+ * challenge (RFC 7636 §4.2); params add to or override the defaults (scope, resource, ...).
+ */
+export function authorizationRequest(issuer: string, clientId: string, redirectUri: string, params: Record<string, string> = {}): AuthorizationRequest {
+  const verifier = crypto.randomBytes(32).toString('base64url');
+  const url = new URL(`${issuer}/auth`);
+  url.search = new URLSearchParams({
+    client_id: clientId,
+    response_type: 'code',
+    redirect_uri: redirectUri,
+    scope: 'openid',
+    code_challenge: crypto.createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+    ...params,
+  }).toString();
+  return { url: url.href, verifier };
+}
+
+/** The interaction id in a login or consent page's URL (/interaction/<uid>). */
+export function interactionUid(page: FlowStep): string | undefined {
+  return /\/interaction\/([^/?#]+)/.exec(page.url)?.[1];
+}
 
 export class CookieJar {
   readonly #cookies = new Map<string, string>();
@@ -90,7 +121,7 @@ export class BrowserlessUser {
     let page = await this.open(authorizationUrl);
     for (let steps = 0; steps < 4; steps += 1) {
       if (page.location?.startsWith(this.stopAt)) return new URL(page.location);
-      const uid = /\/interaction\/([^/?#]+)/.exec(page.url)?.[1];
+      const uid = interactionUid(page);
       if (!uid) throw new Error(`unexpected page ${page.status} at ${page.url}: ${page.body.slice(0, 200)}`);
       page = page.body.includes('name="password"')
         ? await this.submit(page, `/interaction/${uid}/login`, { username, password })

@@ -1,11 +1,11 @@
-// Second-factor flows over plain HTTP: start an authorization request, sign in, enrol a TOTP
-// authenticator, answer with codes, redeem the code for an ID token.
+// Authorization code flows over plain HTTP, with a second factor: start an authorization request,
+// sign in, enrol a TOTP authenticator, answer with codes, redeem the code for an ID token.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { generate } from 'otplib';
 import { basicAuth } from './admin.js';
-import { BrowserlessUser, type FlowStep } from './http-login.js';
+import { authorizationRequest, BrowserlessUser, interactionUid, type FlowStep } from './http-login.js';
 
 export const callback = 'https://app.example.test/callback';
 
@@ -61,20 +61,21 @@ export async function startAuthorization(
   clientId: string,
   options: { user?: BrowserlessUser; params?: Record<string, string> } = {},
 ): Promise<Started> {
-  const verifier = crypto.randomBytes(32).toString('base64url');
-  const url = new URL(`${issuer}/auth`);
-  url.search = new URLSearchParams({
-    client_id: clientId,
-    response_type: 'code',
-    redirect_uri: callback,
-    scope: 'openid',
-    code_challenge: crypto.createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256',
-    ...options.params,
-  }).toString();
+  const { url, verifier } = authorizationRequest(issuer, clientId, callback, options.params);
   const user = options.user ?? new BrowserlessUser(callback);
-  const page = await user.open(url.href);
-  return { user, page, uid: /\/interaction\/([^/?#]+)/.exec(page.url)?.[1], verifier };
+  const page = await user.open(url);
+  return { user, page, uid: interactionUid(page), verifier };
+}
+
+/** startAuthorization for a request that must stop at an interaction page (a login form). */
+export async function startLogin(
+  issuer: string,
+  clientId: string,
+  options: { user?: BrowserlessUser; params?: Record<string, string> } = {},
+): Promise<Started & { uid: string }> {
+  const started = await startAuthorization(issuer, clientId, options);
+  assert.ok(started.uid, `a login page, got ${started.page.status} at ${started.page.url}`);
+  return { ...started, uid: started.uid };
 }
 
 export interface ClientCredentials {
@@ -134,8 +135,7 @@ export async function enrolThrough(
   user?: BrowserlessUser,
   params?: Record<string, string>,
 ): Promise<{ authenticator: Authenticator; recoveryCodes: string[]; done: Started & { last: FlowStep } }> {
-  const started = await startAuthorization(issuer, clientId, { ...(user ? { user } : {}), ...(params ? { params } : {}) });
-  assert.ok(started.uid, `a login page: ${started.page.status} ${started.page.location}`);
+  const started = await startLogin(issuer, clientId, { ...(user ? { user } : {}), ...(params ? { params } : {}) });
   const enrol = await started.user.submit(started.page, `/interaction/${started.uid}/login`, credentials);
   const { secret, recoveryCodes } = readEnrolment(enrol);
   const authenticator = new Authenticator(secret);

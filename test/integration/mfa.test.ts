@@ -2,19 +2,17 @@
 // recovery codes, amr/acr in the ID token, per-user and per-client requirement, admin reset;
 // attempt limits (per user, per IP, per interaction) and enrolment that survives a wrong code.
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import { generate } from 'otplib';
-import { adminRequest, basicAuth, createUser, getAdminToken } from '../helpers/admin.js';
+import { adminRequest, basicAuth, createUser, getAdminToken, registerPublicWebClient } from '../helpers/admin.js';
 import { BrowserlessUser, type FlowStep } from '../helpers/http-login.js';
 import { createTestEnvironment, realStores, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
-import { Authenticator, enrolThrough, readEnrolment, redeemIdToken, startAuthorization } from '../helpers/mfa-flow.js';
+import { Authenticator, callback, enrolThrough, readEnrolment, redeemIdToken, startAuthorization, startLogin } from '../helpers/mfa-flow.js';
 import { deleteRedisKeys } from '../helpers/stores.js';
 import { createRedisClient } from '../../src/stores/redis-client.js';
 import type { Redis } from 'ioredis';
 
-const callback = 'https://app.example.test/callback';
 const password = 'second factor password';
 
 describe(`TOTP second factor (${storesLabel})`, () => {
@@ -38,36 +36,11 @@ describe(`TOTP second factor (${storesLabel})`, () => {
       first_party: true,
     });
     secret = client.client_secret as string;
-    await adminRequest(server.url, admin, 'POST', '/admin/clients', {
-      client_id: 'strict-web',
-      grant_types: ['authorization_code'],
-      redirect_uris: [callback],
-      token_endpoint_auth_method: 'none',
-      scope: 'openid',
-      first_party: true,
-      require_mfa: true,
-    });
+    await registerPublicWebClient(server.url, admin, 'strict-web', callback, { require_mfa: true });
     sub = await createUser(server.url, admin, { username: 'jo', password, mfa_required: true });
     await createUser(server.url, admin, { username: 'kim', password });
   });
   after(() => env.cleanup());
-
-  async function startLogin(clientId = 'mfa-web') {
-    const verifier = crypto.randomBytes(32).toString('base64url');
-    const url = new URL(`${server.url}/auth`);
-    url.search = new URLSearchParams({
-      client_id: clientId,
-      response_type: 'code',
-      redirect_uri: callback,
-      scope: 'openid',
-      code_challenge: crypto.createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
-    const user = new BrowserlessUser(callback);
-    const page = await user.open(url.href);
-    const uid = /\/interaction\/([^/?#]+)/.exec(page.url)![1]!;
-    return { user, page, uid, verifier };
-  }
 
   async function redeem(step: FlowStep, verifier: string): Promise<Record<string, unknown>> {
     assert.ok(step.location?.startsWith(callback), `back at the client: ${step.status} ${step.body.slice(0, 200)}`);
@@ -82,7 +55,7 @@ describe(`TOTP second factor (${storesLabel})`, () => {
   }
 
   it('enrols a user who must use a second factor: QR code, secret, recovery codes, then a code', async () => {
-    const { user, page, uid, verifier } = await startLogin();
+    const { user, page, uid, verifier } = await startLogin(server.url, 'mfa-web');
     const enrol = await user.submit(page, `/interaction/${uid}/login`, { username: 'jo', password });
     assert.equal(enrol.status, 200);
     assert.match(enrol.body, /<svg/, 'a QR code, inline');
@@ -102,7 +75,7 @@ describe(`TOTP second factor (${storesLabel})`, () => {
   });
 
   it('accepts a code once (RFC 6238 §5.2) and a recovery code once', async () => {
-    const { user, page, uid, verifier } = await startLogin();
+    const { user, page, uid, verifier } = await startLogin(server.url, 'mfa-web');
     const challenge = await user.submit(page, `/interaction/${uid}/login`, { username: 'jo', password });
     assert.match(challenge.body, /Enter your code/);
     const replay = await user.submit(challenge, `/interaction/${uid}/mfa`, { code: await generate({ secret: totpSecret }) });
@@ -111,14 +84,14 @@ describe(`TOTP second factor (${storesLabel})`, () => {
     const claims = await redeem(recovered, verifier);
     assert.deepEqual(claims.amr, ['pwd', 'mfa']);
 
-    const again = await startLogin();
+    const again = await startLogin(server.url, 'mfa-web');
     const page2 = await again.user.submit(again.page, `/interaction/${again.uid}/login`, { username: 'jo', password });
     const reused = await again.user.submit(page2, `/interaction/${again.uid}/mfa`, { recovery_code: recoveryCodes[0]! });
     assert.match(reused.body, /Invalid code\./, 'a recovery code works once');
   });
 
   it('requires a second factor for every user of a client with require_mfa', async () => {
-    const { user, page, uid } = await startLogin('strict-web');
+    const { user, page, uid } = await startLogin(server.url, 'strict-web');
     const enrol = await user.submit(page, `/interaction/${uid}/login`, { username: 'kim', password });
     assert.match(enrol.body, /Set up two-step verification/);
     assert.equal(enrol.location, undefined, 'no code before the second factor');
@@ -129,7 +102,7 @@ describe(`TOTP second factor (${storesLabel})`, () => {
     assert.equal(response.status, 204);
     const read = await adminRequest(server.url, admin, 'GET', `/admin/users/${sub}`);
     assert.equal(read.mfa_enrolled, false);
-    const { user, page, uid } = await startLogin();
+    const { user, page, uid } = await startLogin(server.url, 'mfa-web');
     const enrol = await user.submit(page, `/interaction/${uid}/login`, { username: 'jo', password });
     assert.match(enrol.body, /Set up two-step verification/, 'enrols again');
   });
@@ -147,15 +120,7 @@ describe(`second-factor attempt limits (${storesLabel})`, () => {
     // counter of one test does not reach into another's.
     server = await env.start({ MFA_MAX_FAILURES: '5', TRUST_PROXY: 'true' });
     admin = await getAdminToken(server.url);
-    await adminRequest(server.url, admin, 'POST', '/admin/clients', {
-      client_id: strict.clientId,
-      grant_types: ['authorization_code'],
-      redirect_uris: [callback],
-      token_endpoint_auth_method: 'none',
-      scope: 'openid',
-      first_party: true,
-      require_mfa: true,
-    });
+    await registerPublicWebClient(server.url, admin, strict.clientId, callback, { require_mfa: true });
   });
   after(() => env.cleanup());
 

@@ -2,13 +2,12 @@
 // TRUST_PROXY_HOPS places from the right, the one our nearest trusted proxy wrote. Entries further
 // left were written by the client and must not make a locked address look like a new one.
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { adminRequest, createUser, getAdminToken } from '../helpers/admin.js';
-import { BrowserlessUser, type FlowStep } from '../helpers/http-login.js';
+import { adminRequest, createUser, getAdminToken, registerPublicWebClient } from '../helpers/admin.js';
+import type { FlowStep } from '../helpers/http-login.js';
+import { callback, startLogin } from '../helpers/mfa-flow.js';
 import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
 
-const callback = 'https://app.example.test/callback';
 const password = 'the right password';
 const maxFailuresPerIp = 3;
 
@@ -20,34 +19,16 @@ async function startBehindProxies(env: TestEnvironment, hops: string): Promise<{
     LOGIN_MAX_FAILURES_PER_IP: String(maxFailuresPerIp),
   });
   const admin = await getAdminToken(server.url);
-  await adminRequest(server.url, admin, 'POST', '/admin/clients', {
-    client_id: `proxied-web-${hops}`,
-    grant_types: ['authorization_code'],
-    redirect_uris: [callback],
-    token_endpoint_auth_method: 'none',
-    scope: 'openid',
-    first_party: true,
-  });
+  await registerPublicWebClient(server.url, admin, `proxied-web-${hops}`, callback);
   await createUser(server.url, admin, { username: `ursula-${hops}`, password });
   return { server, admin };
 }
 
 /** One password attempt, sent as if through proxies that wrote `forwardedFor`. */
 async function attemptLogin(server: TestServer, hops: string, forwardedFor: string, username: string, secret: string): Promise<FlowStep> {
-  const user = new BrowserlessUser(callback);
-  const url = new URL(`${server.url}/auth`);
-  url.search = new URLSearchParams({
-    client_id: `proxied-web-${hops}`,
-    response_type: 'code',
-    redirect_uri: callback,
-    scope: 'openid',
-    code_challenge: crypto.randomBytes(32).toString('base64url'),
-    code_challenge_method: 'S256',
-  }).toString();
-  const page = await user.open(url.href);
-  const uid = /\/interaction\/([^/?#]+)/.exec(page.url)?.[1];
+  const { user, page, uid } = await startLogin(server.url, `proxied-web-${hops}`);
   const csrf = /name="csrf" value="([^"]*)"/.exec(page.body)?.[1];
-  assert.ok(uid && csrf, `a login page, got ${page.status} at ${page.url}`);
+  assert.ok(csrf, `a login form, got ${page.status} at ${page.url}`);
   return user.request(`${server.url}/interaction/${uid}/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': forwardedFor },

@@ -2,16 +2,15 @@
 // nothing is revealed) and hold under parallel attempts and a flushed Redis, the token endpoint and the admin API answer 429 over their rates, and
 // the audit trail records logins, failures and lockouts.
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { adminRequest, basicAuth, createUser, getAdminToken } from '../helpers/admin.js';
+import { adminRequest, basicAuth, createUser, getAdminToken, registerPublicWebClient } from '../helpers/admin.js';
 import { BrowserlessUser, type FlowStep } from '../helpers/http-login.js';
+import { callback, startLogin } from '../helpers/mfa-flow.js';
 import { createTestEnvironment, realStores, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
 import { deleteRedisKeys } from '../helpers/stores.js';
 import { createRedisClient } from '../../src/stores/redis-client.js';
 import type { Redis } from 'ioredis';
 
-const callback = 'https://app.example.test/callback';
 const password = 'the right password';
 
 describe(`throttling (${storesLabel})`, () => {
@@ -23,30 +22,13 @@ describe(`throttling (${storesLabel})`, () => {
     env = await createTestEnvironment();
     server = await env.start({ LOGIN_MAX_FAILURES: '3', TOKEN_REQUESTS_PER_IP: '20', ADMIN_REQUESTS_PER_IP: '40' });
     admin = await getAdminToken(server.url);
-    await adminRequest(server.url, admin, 'POST', '/admin/clients', {
-      client_id: 'throttled-web',
-      grant_types: ['authorization_code'],
-      redirect_uris: [callback],
-      token_endpoint_auth_method: 'none',
-      scope: 'openid',
-      first_party: true,
-    });
+    await registerPublicWebClient(server.url, admin, 'throttled-web', callback);
     await createUser(server.url, admin, { username: 'ivy', password });
   });
   after(() => env.cleanup());
 
-  async function loginPage(user: BrowserlessUser): Promise<{ page: FlowStep; uid: string }> {
-    const url = new URL(`${server.url}/auth`);
-    url.search = new URLSearchParams({
-      client_id: 'throttled-web',
-      response_type: 'code',
-      redirect_uri: callback,
-      scope: 'openid',
-      code_challenge: crypto.randomBytes(32).toString('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
-    const page = await user.open(url.href);
-    return { page, uid: /\/interaction\/([^/?#]+)/.exec(page.url)![1]! };
+  function loginPage(user: BrowserlessUser): Promise<{ page: FlowStep; uid: string }> {
+    return startLogin(server.url, 'throttled-web', { user });
   }
 
   async function attempts(username: string, secrets: string[]): Promise<FlowStep[]> {
@@ -132,31 +114,13 @@ describe(`login lockout under parallel attempts (${storesLabel})`, () => {
     // TRUST_PROXY: each test is a client at its own (documentation) address.
     server = await env.start({ LOGIN_MAX_FAILURES: '5', LOGIN_MAX_FAILURES_PER_IP: '10', TRUST_PROXY: 'true' });
     admin = await getAdminToken(server.url);
-    await adminRequest(server.url, admin, 'POST', '/admin/clients', {
-      client_id: 'parallel-web',
-      grant_types: ['authorization_code'],
-      redirect_uris: [callback],
-      token_endpoint_auth_method: 'none',
-      scope: 'openid',
-      first_party: true,
-    });
+    await registerPublicWebClient(server.url, admin, 'parallel-web', callback);
     await createUser(server.url, admin, { username: 'pia', password });
   });
   after(() => env.cleanup());
 
-  async function loginForm(ip: string): Promise<{ user: BrowserlessUser; page: FlowStep; uid: string }> {
-    const user = new BrowserlessUser(callback, { 'x-forwarded-for': ip });
-    const page = await user.open(
-      `${server.url}/auth?${new URLSearchParams({
-        client_id: 'parallel-web',
-        response_type: 'code',
-        redirect_uri: callback,
-        scope: 'openid',
-        code_challenge: crypto.randomBytes(32).toString('base64url'),
-        code_challenge_method: 'S256',
-      })}`,
-    );
-    return { user, page, uid: /\/interaction\/([^/?#]+)/.exec(page.url)![1]! };
+  function loginForm(ip: string): Promise<{ user: BrowserlessUser; page: FlowStep; uid: string }> {
+    return startLogin(server.url, 'parallel-web', { user: new BrowserlessUser(callback, { 'x-forwarded-for': ip }) });
   }
 
   /** Posts every (username, password) pair at once into one login form. */
@@ -293,17 +257,9 @@ if (process.env.DATABASE_URL) {
     after(() => env.cleanup());
 
     it('counts failures in Postgres and locks after LOGIN_MAX_FAILURES', async () => {
-      const user = new BrowserlessUser(callback);
-      const url = `${server.url}/auth?${new URLSearchParams({
-        client_id: 'pg-web',
-        response_type: 'code',
-        redirect_uri: callback,
-        scope: 'openid',
-        code_challenge: crypto.randomBytes(32).toString('base64url'),
-        code_challenge_method: 'S256',
-      })}`;
-      let page = await user.open(url);
-      const uid = /\/interaction\/([^/?#]+)/.exec(page.url)![1]!;
+      const started = await startLogin(server.url, 'pg-web');
+      const { user, uid } = started;
+      let page = started.page;
       const statuses: number[] = [];
       for (const secret of ['wrong 1', 'wrong 2', 'wrong 3']) {
         page = await user.submit(page, `/interaction/${uid}/login`, { username: 'someone', password: secret });
@@ -313,18 +269,7 @@ if (process.env.DATABASE_URL) {
     });
 
     it('regression: parallel guesses pass the login lockout — on RateLimiterPostgres too, 30 concurrent wrong passwords reach the check at most LOGIN_MAX_FAILURES times', async () => {
-      const user = new BrowserlessUser(callback);
-      const page = await user.open(
-        `${server.url}/auth?${new URLSearchParams({
-          client_id: 'pg-web',
-          response_type: 'code',
-          redirect_uri: callback,
-          scope: 'openid',
-          code_challenge: crypto.randomBytes(32).toString('base64url'),
-          code_challenge_method: 'S256',
-        })}`,
-      );
-      const uid = /\/interaction\/([^/?#]+)/.exec(page.url)![1]!;
+      const { user, page, uid } = await startLogin(server.url, 'pg-web');
       const answers = await Promise.all(
         Array.from({ length: 30 }, (_, index) => user.submit(page, `/interaction/${uid}/login`, { username: 'parallel-pg', password: `wrong ${index}` })),
       );

@@ -1,12 +1,11 @@
 // RFC 8693 token exchange down a chain of services: a user's token for API A is traded by A's
 // client for API B, and B's token for API D, with nested `act` claims; and every refusal.
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose';
 import { adminRequest, basicAuth, createUser, getAdminToken } from '../helpers/admin.js';
-import { BrowserlessUser } from '../helpers/http-login.js';
+import { authorizationRequest, BrowserlessUser } from '../helpers/http-login.js';
 import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
 import { createTokenVerifier, type TokenVerificationError, type TokenVerifier } from '../../src/verify/index.js';
 
@@ -19,6 +18,35 @@ const apis = {
   c: 'https://c.api.test',
   d: 'https://d.api.test',
 };
+
+interface TokenAnswer {
+  status: number;
+  body: Record<string, string>;
+}
+
+/**
+ * A user's access token for `resource` from the code flow through the first-party client 'web'
+ * (scope openid a.r, PKCE); `redeem` posts the token request as 'web'.
+ */
+async function userAccessToken(
+  issuer: string,
+  username: string,
+  password: string,
+  resource: string,
+  redeem: (form: Record<string, string>) => Promise<TokenAnswer>,
+): Promise<string> {
+  const { url, verifier } = authorizationRequest(issuer, 'web', callback, { scope: 'openid a.r', resource });
+  const redirect = await new BrowserlessUser(callback).authorize(url, username, password);
+  const issued = await redeem({
+    grant_type: 'authorization_code',
+    code: redirect.searchParams.get('code')!,
+    code_verifier: verifier,
+    redirect_uri: callback,
+    resource,
+  });
+  assert.equal(issued.status, 200, JSON.stringify(issued.body));
+  return issued.body.access_token!;
+}
 
 describe(`token exchange (${storesLabel})`, () => {
   let env: TestEnvironment;
@@ -95,27 +123,7 @@ describe(`token exchange (${storesLabel})`, () => {
     secrets.web = web.client_secret as string;
     userSub = await createUser(server.url, admin, { username: 'dana', password: 'dana password 1' });
 
-    const verifier = crypto.randomBytes(32).toString('base64url');
-    const url = new URL(`${server.url}/auth`);
-    url.search = new URLSearchParams({
-      client_id: 'web',
-      response_type: 'code',
-      redirect_uri: callback,
-      scope: 'openid a.r',
-      resource: apis.a,
-      code_challenge: crypto.createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
-    const redirect = await new BrowserlessUser(callback).authorize(url.href, 'dana', 'dana password 1');
-    const issued = await token('web', {
-      grant_type: 'authorization_code',
-      code: redirect.searchParams.get('code')!,
-      code_verifier: verifier,
-      redirect_uri: callback,
-      resource: apis.a,
-    });
-    assert.equal(issued.status, 200, JSON.stringify(issued.body));
-    userToken = issued.body.access_token!;
+    userToken = await userAccessToken(server.url, 'dana', 'dana password 1', apis.a, (form) => token('web', form));
     assert.equal(decodeJwt(userToken).aud, apis.a);
   });
 
@@ -421,27 +429,8 @@ describe(`token exchange lineage and revocation (${storesLabel})`, () => {
 
   async function userRoot(username: string): Promise<{ token: string; sub: string }> {
     const sub = await createUser(server.url, admin, { username, password: `${username} password 1` });
-    const codeVerifier = crypto.randomBytes(32).toString('base64url');
-    const url = new URL(`${server.url}/auth`);
-    url.search = new URLSearchParams({
-      client_id: 'web',
-      response_type: 'code',
-      redirect_uri: callback,
-      scope: 'openid a.r',
-      resource: chainApis.a,
-      code_challenge: crypto.createHash('sha256').update(codeVerifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
-    const redirect = await new BrowserlessUser(callback).authorize(url.href, username, `${username} password 1`);
-    const issued = await post('/token', 'web', {
-      grant_type: 'authorization_code',
-      code: redirect.searchParams.get('code')!,
-      code_verifier: codeVerifier,
-      redirect_uri: callback,
-      resource: chainApis.a,
-    });
-    assert.equal(issued.status, 200, JSON.stringify(issued.body));
-    return { token: issued.body.access_token!, sub };
+    const token = await userAccessToken(server.url, username, `${username} password 1`, chainApis.a, (form) => post('/token', 'web', form));
+    return { token, sub };
   }
 
   async function registerClient(clientId: string, metadata: Record<string, unknown>): Promise<void> {

@@ -3,14 +3,13 @@
 // lower() found "iris-x" for "İris-x" while the throttle counted "İris-x" as a fresh name, so a
 // look-alike spelling walked past the lock on the real account.
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
-import { adminRequest, createUser, getAdminToken } from '../helpers/admin.js';
-import { BrowserlessUser, type FlowStep } from '../helpers/http-login.js';
+import { adminRequest, createUser, getAdminToken, registerPublicWebClient } from '../helpers/admin.js';
+import type { FlowStep } from '../helpers/http-login.js';
+import { callback, startLogin } from '../helpers/mfa-flow.js';
 import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
 
-const callback = 'https://app.example.test/callback';
 const password = 'the right password';
 const clientId = 'usernames-web';
 
@@ -24,14 +23,7 @@ describe(`usernames (${storesLabel})`, () => {
     env = await createTestEnvironment();
     server = await env.start({ LOGIN_MAX_FAILURES: '3' });
     admin = await getAdminToken(server.url);
-    await adminRequest(server.url, admin, 'POST', '/admin/clients', {
-      client_id: clientId,
-      grant_types: ['authorization_code'],
-      redirect_uris: [callback],
-      token_endpoint_auth_method: 'none',
-      scope: 'openid',
-      first_party: true,
-    });
+    await registerPublicWebClient(server.url, admin, clientId, callback);
     irisSub = await createUser(server.url, admin, { username: 'iris-x', password });
   });
   after(() => env.cleanup());
@@ -44,27 +36,9 @@ describe(`usernames (${storesLabel})`, () => {
     });
   }
 
-  async function startLogin(user: BrowserlessUser): Promise<{ page: FlowStep; uid: string; verifier: string }> {
-    const verifier = crypto.randomBytes(32).toString('base64url');
-    const url = new URL(`${server.url}/auth`);
-    url.search = new URLSearchParams({
-      client_id: clientId,
-      response_type: 'code',
-      redirect_uri: callback,
-      scope: 'openid',
-      code_challenge: crypto.createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
-    const page = await user.open(url.href);
-    const uid = /\/interaction\/([^/?#]+)/.exec(page.url)?.[1];
-    assert.ok(uid, `a login page, got ${page.status} at ${page.url}`);
-    return { page, uid, verifier };
-  }
-
   /** One password attempt in a fresh browser; the sub signed in as, if it came to that. */
   async function signIn(username: string, secret: string): Promise<{ answer: FlowStep; sub: string | undefined }> {
-    const user = new BrowserlessUser(callback);
-    const { page, uid, verifier } = await startLogin(user);
+    const { user, page, uid, verifier } = await startLogin(server.url, clientId);
     const answer = await user.submit(page, `/interaction/${uid}/login`, { username, password: secret });
     if (!answer.location?.startsWith(callback)) return { answer, sub: undefined };
     const code = new URL(answer.location).searchParams.get('code');
