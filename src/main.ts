@@ -1,10 +1,14 @@
 // `npm start`: read the environment, then either run the server in this process or, with
-// WORKERS > 1, be the primary of a node:cluster that keeps WORKERS server processes on one port.
-// Stops cleanly on SIGTERM / SIGINT.
+// WORKERS > 1, be the primary of a node:cluster that keeps WORKERS server processes on one port
+// (src/cluster/supervisor.ts). Stops cleanly on SIGTERM / SIGINT. A start that fails prints one
+// line naming the setting or file at fault (the stack only at LOG_LEVEL=debug) and exits non-zero.
 import cluster from 'node:cluster';
+import { tellPrimary } from './cluster/worker-messages.js';
+import { superviseWorkers } from './cluster/supervisor.js';
 import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { createLogger, type Logger } from './log.js';
 import { startServer } from './server.js';
+import { isRetryable, startupFailureLine } from './startup-error.js';
 
 function readConfig(): Config {
   try {
@@ -23,53 +27,43 @@ function onStopSignal(stop: (signal: string) => void): void {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+/** Ends a failed start: one line (by the primary, in a cluster), the stack only when debugging. */
+async function failStart(error: unknown, log: Logger): Promise<never> {
+  const line = startupFailureLine(error);
+  log.debug({ err: error }, 'start-up failure');
+  if (cluster.isWorker) await tellPrimary({ portcullis: 'startup-failed', line, retryable: isRetryable(error) });
+  else process.stderr.write(`portcullis: could not start: ${line}\n`);
+  process.exit(1);
+}
+
 async function runServer(config: Config, log: Logger): Promise<void> {
-  const server = await startServer(config, log).catch((error: unknown) => {
-    log.fatal({ err: error }, 'could not start');
-    process.exit(1);
-  });
   let stopping = false;
+  let stop = (): void => {
+    stopping = true;
+  };
+  // A stop signal during start-up ends the process once the start has finished or failed.
   onStopSignal((signal) => {
     if (stopping) return;
-    stopping = true;
     log.info({ signal }, 'shutting down');
+    stop();
+  });
+  const server = await startServer(config, log).catch((error: unknown) => failStart(error, log));
+  stop = () => {
+    stopping = true;
     server.close().then(
       () => process.exit(0),
       () => process.exit(1),
     );
     setTimeout(() => process.exit(1), 10_000).unref();
-  });
-}
-
-// The primary only supervises: a worker that dies unexpectedly is replaced (at most once a
-// second), and a stop signal is passed on to every worker.
-function runPrimary(config: Config, log: Logger): void {
-  let stopping = false;
-  let lastFork = 0;
-  const fork = (): void => {
-    lastFork = Date.now();
-    cluster.fork();
   };
-  cluster.on('exit', (worker, code, signal) => {
-    if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
-      return;
-    }
-    log.error({ pid: worker.process.pid, code, signal }, 'worker exited; starting another');
-    setTimeout(fork, Math.max(0, 1_000 - (Date.now() - lastFork))).unref();
-  });
-  for (let i = 0; i < config.workers; i += 1) fork();
-  log.info({ workers: config.workers }, 'started workers');
-  onStopSignal((signal) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping workers');
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
-    setTimeout(() => process.exit(1), 15_000).unref();
-  });
+  if (stopping) {
+    stop();
+    return;
+  }
+  if (cluster.isWorker) await tellPrimary({ portcullis: 'ready' });
 }
 
 const config = readConfig();
 const log = createLogger(config.logLevel);
-if (config.workers > 1 && cluster.isPrimary) runPrimary(config, log);
+if (config.workers > 1 && cluster.isPrimary) superviseWorkers({ workers: config.workers, log });
 else await runServer(config, log);

@@ -29,6 +29,19 @@ import { openDatabase } from './stores/database.js';
 import { openShortLivedStores } from './stores/short-lived.js';
 import { migrate } from './stores/migrate.js';
 import { findUsersWithoutUsernameKey } from './stores/username-keys.js';
+import { StartupError, describeConnectionError, describeFileError } from './startup-error.js';
+
+/** Turns a failure to reach the database at start into one naming DATABASE_URL (or DATA_DIR). */
+function databaseStartupError(config: Config): (error: unknown) => never {
+  return (error) => {
+    if (error instanceof StartupError) throw error;
+    if (!config.databaseUrl) {
+      throw new StartupError('DATA_DIR', `the embedded database cannot open: ${describeFileError(error)}`, { retryable: false, cause: error });
+    }
+    const { problem, retryable } = describeConnectionError(error);
+    throw new StartupError('DATABASE_URL', problem, { retryable, cause: error });
+  };
+}
 
 export interface RunningServer {
   readonly url: string;
@@ -46,9 +59,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       }
     })());
   try {
-    const db = await openDatabase(config);
+    const db = await openDatabase(config).catch(databaseStartupError(config));
     cleanups.push(() => db.close());
-    const applied = await migrate(db);
+    // The pool connects lazily: migrating is the first query, so a bad DATABASE_URL fails here.
+    const applied = await migrate(db).catch(databaseStartupError(config));
     if (applied.length) log.info({ migrations: applied }, 'applied migrations');
     for (const user of await findUsersWithoutUsernameKey(db)) log.warn(user, 'this username normalises like an older account\'s: the account cannot sign in until renamed (PUT /admin/users/{sub})');
 
@@ -89,7 +103,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         if (event.type.startsWith('login_')) metrics.logins.inc({ outcome: event.type.slice('login_'.length) });
       },
     });
-    const throttles = await createThrottles(config);
+    const throttles = await createThrottles(config, { log }).catch(databaseStartupError(config));
     cleanups.push(() => throttles.close());
     // One scope policy and one client-assertion policy for the library and the fast path.
     const access = createResourceAccess({ catalog, issuer: config.issuer, builtinTokenTtl: config.adminTokenTtl });
@@ -151,7 +165,19 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     server.headersTimeout = 10_000;
     server.keepAliveTimeout = 5_000;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          new StartupError(
+            'PORT',
+            error.code === 'EADDRINUSE'
+              ? `${config.host}:${config.port} is already in use`
+              : error.code === 'EACCES'
+                ? `not allowed to listen on ${config.host}:${config.port}`
+                : `cannot listen on ${config.host}:${config.port}: ${error.message}`,
+            { retryable: error.code === 'EADDRINUSE', cause: error },
+          ),
+        ),
+      );
       server.listen(config.port, config.host, () => resolve());
     });
     cleanups.push(

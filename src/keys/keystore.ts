@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { StartupError, describeFileError } from '../startup-error.js';
 
 export interface SigningKey extends JWK {
   kid: string;
@@ -59,29 +60,62 @@ async function createOnce(file: string, content: () => Promise<string>): Promise
   return fs.readFile(file, 'utf8');
 }
 
+/** The name an operator knows a key file by: "KEYS_DIR/cookie-keys.json". */
+function settingOf(file: string): string {
+  return `KEYS_DIR/${path.basename(file)}`;
+}
+
+/** A key file that is wrong: no restart fixes it, someone must repair or remove the file. */
+function badKeyFile(file: string, problem: string, cause?: unknown): StartupError {
+  return new StartupError(settingOf(file), problem, { retryable: false, cause });
+}
+
 export function parseSigningKeys(file: string, text: string): SigningKey[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
-  } catch {
-    throw new Error(`${file} is not valid JSON`);
+  } catch (error) {
+    throw badKeyFile(file, 'not valid JSON', error);
   }
-  const keys = (parsed as { keys?: unknown }).keys;
-  if (!Array.isArray(keys) || keys.length === 0) throw new Error(`${file} must hold {"keys": [...]}`);
+  const keys = (parsed as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || keys.length === 0) throw badKeyFile(file, 'must hold {"keys": [...]}');
   for (const key of keys as SigningKey[]) {
-    if (typeof key.kid !== 'string' || (key.alg !== 'RS256' && key.alg !== 'ES256') || typeof key.d !== 'string') {
-      throw new Error(`${file}: every key needs a kid, alg RS256 or ES256 and its private part`);
+    if (typeof key?.kid !== 'string' || (key.alg !== 'RS256' && key.alg !== 'ES256') || typeof key.d !== 'string') {
+      throw badKeyFile(file, 'every key needs a kid, alg RS256 or ES256 and its private part');
     }
     const useFrom = (key as { use_from?: unknown }).use_from;
     if (useFrom !== undefined && (typeof useFrom !== 'number' || !Number.isInteger(useFrom))) {
-      throw new Error(`${file}: use_from must be a whole number of seconds since the epoch`);
+      throw badKeyFile(file, 'use_from must be a whole number of seconds since the epoch');
     }
   }
   // RS256 signs ID tokens (OIDC Core §15.1), ES256 signs access tokens: both must be there.
   for (const alg of ['RS256', 'ES256']) {
-    if (!keys.some((key: SigningKey) => key.alg === alg)) throw new Error(`${file}: an ${alg} key is required`);
+    if (!keys.some((key: SigningKey) => key.alg === alg)) throw badKeyFile(file, `an ${alg} key is required`);
   }
   return keys as SigningKey[];
+}
+
+function parseCookieKeys(file: string, text: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw badKeyFile(file, 'not valid JSON', error);
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((key) => typeof key !== 'string')) {
+    throw badKeyFile(file, 'must hold a JSON array of strings');
+  }
+  return parsed as string[];
+}
+
+/** createOnce, with a file-system failure (permissions, a full disk) told as one line naming the file. */
+async function createKeyFileOnce(file: string, content: () => Promise<string>): Promise<string> {
+  try {
+    return await createOnce(file, content);
+  } catch (error) {
+    const { code } = error as NodeJS.ErrnoException;
+    throw new StartupError(settingOf(file), describeFileError(error), { retryable: code === 'EMFILE' || code === 'EAGAIN', cause: error });
+  }
 }
 
 export function signingKeysFile(keysDir: string): string {
@@ -102,9 +136,11 @@ export async function readSigningKeys(keysDir: string): Promise<SigningKey[]> {
 }
 
 export async function loadKeyMaterial(options: { keysDir: string; cookieKeys?: readonly string[] | undefined }): Promise<KeyMaterial> {
-  await fs.mkdir(options.keysDir, { recursive: true, mode: 0o700 });
+  await fs.mkdir(options.keysDir, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
+    throw new StartupError('KEYS_DIR', `${options.keysDir}: ${describeFileError(error)}`, { retryable: false, cause: error });
+  });
   const signingFile = signingKeysFile(options.keysDir);
-  const signingText = await createOnce(signingFile, async () =>
+  const signingText = await createKeyFileOnce(signingFile, async () =>
     JSON.stringify({ keys: [await generateSigningKey('RS256'), await generateSigningKey('ES256')] }, null, 2),
   );
   const signingKeys = parseSigningKeys(signingFile, signingText);
@@ -114,17 +150,14 @@ export async function loadKeyMaterial(options: { keysDir: string; cookieKeys?: r
   let cookieKeys = options.cookieKeys;
   if (!cookieKeys) {
     const cookieFile = path.join(options.keysDir, 'cookie-keys.json');
-    const text = await createOnce(cookieFile, async () => JSON.stringify([crypto.randomBytes(32).toString('base64url')]));
-    cookieKeys = JSON.parse(text) as string[];
-    if (!Array.isArray(cookieKeys) || cookieKeys.length === 0 || cookieKeys.some((key) => typeof key !== 'string')) {
-      throw new Error(`${cookieFile} must hold a JSON array of strings`);
-    }
+    const text = await createKeyFileOnce(cookieFile, async () => JSON.stringify([crypto.randomBytes(32).toString('base64url')]));
+    cookieKeys = parseCookieKeys(cookieFile, text);
   }
   const dataKeyFile = path.join(options.keysDir, 'data-key');
   const dataKey = Buffer.from(
-    (await createOnce(dataKeyFile, async () => crypto.randomBytes(32).toString('base64url'))).trim(),
+    (await createKeyFileOnce(dataKeyFile, async () => crypto.randomBytes(32).toString('base64url'))).trim(),
     'base64url',
   );
-  if (dataKey.length !== 32) throw new Error(`${dataKeyFile} must hold 32 bytes, base64url`);
+  if (dataKey.length !== 32) throw badKeyFile(dataKeyFile, 'must hold 32 bytes, base64url');
   return Object.freeze({ signingKeys: Object.freeze(signingKeys), cookieKeys: Object.freeze([...cookieKeys]), dataKey });
 }

@@ -21,6 +21,8 @@ import {
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
 import type { Config } from '../config/index.js';
+import type { Logger } from '../log.js';
+import { rateLimited } from '../rate-limited.js';
 import { createRedisClient } from '../stores/redis-client.js';
 
 export interface Throttles {
@@ -61,7 +63,7 @@ interface LimiterOptions {
 
 type SharedName = 'byUser' | 'byIp' | 'mfaByUser' | 'mfaByInteraction';
 
-async function sharedLimiters(config: Config): Promise<Record<SharedName, RateLimiterAbstract> & { close(): Promise<void> }> {
+async function sharedLimiters(config: Config, onRedisError: (error: Error) => void): Promise<Record<SharedName, RateLimiterAbstract> & { close(): Promise<void> }> {
   const { throttling } = config;
   const options: Record<SharedName, LimiterOptions> = {
     byUser: { keyPrefix: 'login_user', points: throttling.loginMaxFailures, duration: loginWindowSeconds, blockDuration: throttling.loginLockSeconds },
@@ -76,7 +78,8 @@ async function sharedLimiters(config: Config): Promise<Record<SharedName, RateLi
     mfaByInteraction: await create(options.mfaByInteraction),
   });
   if (config.redisUrl) {
-    const redis = createRedisClient(config.redisUrl);
+    // Without an error listener ioredis prints every failed reconnect as a multi-line trace.
+    const redis = createRedisClient(config.redisUrl, onRedisError);
     const prefix = (name: string) => `${config.redisKeyPrefix}${name}`;
     return {
       ...(await each((limiter) => new RateLimiterRedis({ storeClient: redis, ...limiter, keyPrefix: prefix(limiter.keyPrefix) }))),
@@ -100,8 +103,21 @@ async function sharedLimiters(config: Config): Promise<Record<SharedName, RateLi
   return { ...(await each((limiter) => new RateLimiterMemory(limiter))), close: async () => {} };
 }
 
-export async function createThrottles(config: Config): Promise<Throttles> {
-  const shared = await sharedLimiters(config);
+export interface ThrottleOptions {
+  /** Where connection problems of the login-throttle Redis client go (already rate-limited). */
+  readonly log?: Pick<Logger, 'warn'>;
+}
+
+/** One warning line per 10 s at most while Redis keeps failing. */
+const redisWarningIntervalMs = 10_000;
+
+export async function createThrottles(config: Config, options: ThrottleOptions = {}): Promise<Throttles> {
+  const { log } = options;
+  const onRedisError = rateLimited<Error>(
+    (error, suppressed) => log?.warn({ err: error.message, client: 'login-throttle', suppressed }, 'redis connection problem'),
+    redisWarningIntervalMs,
+  );
+  const shared = await sharedLimiters(config, onRedisError);
   const { throttling } = config;
   return {
     loginFailuresByUser: shared.byUser,
