@@ -156,6 +156,29 @@ describe('src/main.ts in one process (embedded database)', () => {
       assert.deepEqual(await waitForExit(started.child, 30_000), { code: 0, signal: null });
     });
   });
+  it('regression: the login-throttle Redis client had no error listener — reconnect failures are JSON warnings, rate-limited, never a trace', async () => {
+    await withTempDir(async (dir) => {
+      const deadPort = await freePort();
+      const started = await startMain(dir, { REDIS_URL: `redis://127.0.0.1:${deadPort}` });
+      try {
+        const redisWarnings = (client?: string) =>
+          logLines(started.output.stdout).filter((line) => line.msg === 'redis connection problem' && line.client === client);
+        await waitFor(started, 'a login-throttle warning', () => (redisWarnings('login-throttle').length > 0 ? true : undefined));
+        // The other clients log each failed reconnect: wait until many have happened.
+        await waitFor(started, 'ten reconnect failures', () => (redisWarnings().length >= 10 ? true : undefined));
+        const throttleWarnings = redisWarnings('login-throttle');
+        assert.ok(throttleWarnings.length < redisWarnings().length, 'the login-throttle client is rate-limited');
+        for (const line of throttleWarnings) {
+          assert.equal(typeof line.suppressed, 'number');
+          assert.match(String(line.err), /ECONNREFUSED/);
+        }
+      } finally {
+        started.child.kill('SIGTERM');
+      }
+      await waitForExit(started.child, 30_000);
+      assert.equal(started.output.stderr, '', 'nothing on stderr: no unhandled-error trace from ioredis');
+    });
+  });
 });
 
 describe('src/main.ts as a cluster primary (WORKERS=2, Postgres)', () => {
