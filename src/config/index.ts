@@ -9,6 +9,8 @@ export interface Config {
   readonly issuer: string;
   readonly production: boolean;
   readonly databaseUrl: string | undefined;
+  /** Longest wait for Postgres (a connection, then each statement) on a request, in seconds. */
+  readonly databaseQueryTimeout: number;
   readonly dataDir: string;
   readonly redisUrl: string | undefined;
   readonly redisKeyPrefix: string;
@@ -187,6 +189,7 @@ export function loadConfig(env: Env = process.env): Config {
     issuer: readIssuer(env, port, production),
     production,
     databaseUrl: readUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseQueryTimeout: readSeconds(env, 'DATABASE_QUERY_TIMEOUT', 3, 1, 60),
     dataDir: path.resolve(read(env, 'DATA_DIR') ?? './data'),
     redisUrl: readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisKeyPrefix: readKeyPrefix(env),

@@ -17,6 +17,9 @@ const connectionCodes = new Set([
   '57P01',
   '57P02',
   '57P03',
+  // query_canceled: statement_timeout (DATABASE_QUERY_TIMEOUT) ended a statement that waited
+  // too long, on a lock or a server too busy to answer.
+  '57014',
 ]);
 
 const connectionMessages = [
@@ -29,6 +32,8 @@ const connectionMessages = [
   'Query read timeout',
   'Client was closed and is not queryable',
   'Cannot use a pool after calling end',
+  // Our own bound on a wait for Postgres (DatabaseTimeoutError in src/stores/database.ts).
+  'Postgres did not answer within',
   // Redis Cluster (ioredis Cluster client)
   'CLUSTERDOWN',
   'None of startup nodes is available',

@@ -14,7 +14,7 @@ export interface Queryable {
 export interface Database extends Queryable {
   readonly kind: 'postgres' | 'pglite';
   /** Runs fn in one transaction on one connection; rolls back if it throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** LISTEN on a channel; the returned function stops listening. */
   listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
@@ -30,6 +30,58 @@ export function isUniqueViolation(error: unknown): boolean {
 /** Payload delivered to listeners after a reconnect: messages may have been missed meanwhile. */
 export const missedMessages = '*';
 
+/** How long a request may wait for Postgres when the caller says nothing (DATABASE_QUERY_TIMEOUT). */
+export const defaultQueryTimeoutMs = 3_000;
+
+// A LISTEN session is idle for hours by design, so the query timeout is not for it; only its
+// set-up is bounded, so that a reconnect to a hung server fails and is retried instead of
+// waiting for ever.
+const listenSetupTimeoutMs = 10_000;
+
+// Longest a transaction may sit idle between statements before the server ends its session.
+// A client whose connection hung mid-transaction is discarded here, but the server may not see
+// that for a long time and would keep its row locks; no transaction of ours waits this long.
+const idleInTransactionTimeoutMs = 60_000;
+
+export interface TransactionOptions {
+  /**
+   * Bound on each statement (and on getting a connection) in milliseconds, instead of the query
+   * timeout: for migrations and maintenance, which may rightly take minutes.
+   */
+  readonly timeoutMs?: number;
+}
+
+/** Postgres did not answer in time: an outage to the caller (503), like a refused connection. */
+export class DatabaseTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`Postgres did not answer within ${timeoutMs} ms`);
+    this.name = 'DatabaseTimeoutError';
+  }
+}
+
+/**
+ * Settles with work, or rejects with DatabaseTimeoutError after timeoutMs and calls onLate, which
+ * disposes of whatever work still holds (a connection with a hung query must not be reused).
+ */
+function within<T>(work: Promise<T>, timeoutMs: number, onLate: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      onLate();
+      reject(new DatabaseTimeoutError(timeoutMs));
+    }, timeoutMs);
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
 // LISTEN needs a dedicated session. If it drops (Postgres restart, network), reconnect with
 // backoff and tell the listener that it may have missed messages, so caches can be flushed.
 async function listenWithReconnect(
@@ -42,7 +94,13 @@ async function listenWithReconnect(
   let retry: NodeJS.Timeout | undefined;
 
   const connect = async (): Promise<void> => {
-    const next = new pg.Client({ connectionString });
+    // query_timeout reaches only the LISTEN statement: nothing else is sent on this session.
+    const next = new pg.Client({
+      connectionString,
+      connectionTimeoutMillis: listenSetupTimeoutMs,
+      query_timeout: listenSetupTimeoutMs,
+      keepAlive: true,
+    });
     next.on('notification', (message) => {
       if (message.channel === channel) onMessage(message.payload ?? '');
     });
@@ -54,8 +112,13 @@ async function listenWithReconnect(
     };
     next.on('error', reconnect);
     next.on('end', reconnect);
-    await next.connect();
-    await next.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    } catch (error) {
+      await next.end().catch(() => {});
+      throw error;
+    }
     client = next;
   };
   const scheduleRetry = (delay: number): void => {
@@ -76,49 +139,106 @@ async function listenWithReconnect(
   };
 }
 
-function openPostgres(connectionString: string): Database {
+/**
+ * pg.Pool options that bound every wait on a pool used on a request's path with pool.query (the
+ * login throttles' RateLimiterPostgres): pg's own client-side query_timeout (pool.query then
+ * discards the connection), the server's statement_timeout and the wait for a connection.
+ */
+export function boundedPoolOptions(queryTimeoutSeconds: number = defaultQueryTimeoutMs / 1000): pg.PoolConfig {
+  const ms = queryTimeoutSeconds * 1000;
+  return { connectionTimeoutMillis: ms, query_timeout: ms, statement_timeout: ms, keepAlive: true };
+}
+
+// Every wait for Postgres on a request's path is bounded by queryTimeoutMs, so that a hung
+// server (or network) turns into a 503 within that time, as a Redis outage does
+// (src/stores/redis-client.ts), instead of holding requests and connections:
+// - getting a pooled connection, which waits behind hung queries once the pool is exhausted;
+// - each statement, on the client (a frozen network never answers, so the server's own timeout
+//   cannot be heard) and on the server (statement_timeout: a statement stuck on a lock is
+//   cancelled and its backend freed).
+// A connection whose statement timed out is discarded, never returned to the pool.
+function openPostgres(connectionString: string, queryTimeoutMs: number): Database {
   const pool = new pg.Pool({
     connectionString,
     max: 10,
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: queryTimeoutMs,
     idleTimeoutMillis: 30_000,
-    // No query of ours takes seconds; a stuck one must fail rather than hold a request forever.
-    statement_timeout: 10_000,
-    query_timeout: 15_000,
+    keepAlive: true,
+    statement_timeout: queryTimeoutMs,
+    idle_in_transaction_session_timeout: idleInTransactionTimeoutMs,
   });
   // An idle client losing its connection emits on the pool; without a listener Node would crash.
   pool.on('error', () => {});
+
+  const checkOut = (timeoutMs: number): Promise<pg.PoolClient> => {
+    const acquiring = pool.connect();
+    // A connection that arrives after the caller gave up goes straight back.
+    return within(acquiring, timeoutMs, () => acquiring.then((late) => late.release(), () => {}));
+  };
+
+  /** Runs statements on one checked-out connection, each bounded; discards it if one broke it. */
+  const onConnection = async <T>(timeoutMs: number, use: (run: (sql: string, params?: readonly unknown[]) => Promise<pg.QueryResult>) => Promise<T>): Promise<T> => {
+    // Getting the connection and the first statement share one bound: a request waits at most
+    // timeoutMs for its first answer, however the time is split between the two.
+    let firstDeadline: number | undefined = Date.now() + timeoutMs;
+    const client = await checkOut(timeoutMs);
+    let broken: Error | undefined;
+    const run = async (sql: string, params?: readonly unknown[]): Promise<pg.QueryResult> => {
+      if (broken) throw broken;
+      const bound = firstDeadline === undefined ? timeoutMs : Math.max(1, firstDeadline - Date.now());
+      firstDeadline = undefined;
+      try {
+        return await within(client.query(sql, params as unknown[] | undefined), bound, () => {});
+      } catch (error) {
+        // pg-pool's own rule (pool.query): a connection that saw an error is not reused. A timed
+        // out one still has its statement in flight; releasing it with the error closes it.
+        broken = error as Error;
+        throw error;
+      }
+    };
+    try {
+      return await use(run);
+    } finally {
+      client.release(broken);
+    }
+  };
+
   return {
     kind: 'postgres',
     async query<Row>(sql: string, params: readonly unknown[] = []) {
       assertStorableParams(params);
-      const result = await pool.query(sql, params as unknown[]);
-      return result.rows as Row[];
+      return onConnection(queryTimeoutMs, async (run) => (await run(sql, params)).rows as Row[]);
     },
     async exec(sql: string) {
-      await pool.query(sql);
+      await onConnection(queryTimeoutMs, (run) => run(sql));
     },
-    async transaction<T>(fn: (tx: Queryable) => Promise<T>) {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        const result = await fn({
-          async query<Row>(sql: string, params: readonly unknown[] = []) {
-            assertStorableParams(params);
-            return (await client.query(sql, params as unknown[])).rows as Row[];
-          },
-          async exec(sql: string) {
-            await client.query(sql);
-          },
-        });
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        client.release();
-      }
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}) {
+      const timeoutMs = options.timeoutMs ?? queryTimeoutMs;
+      return onConnection(timeoutMs, async (run) => {
+        await run('BEGIN');
+        try {
+          if (options.timeoutMs !== undefined) {
+            // The session's limits are the request path's; this transaction has its own.
+            await run(`SET LOCAL statement_timeout = ${Math.trunc(timeoutMs)}`);
+            await run('SET LOCAL idle_in_transaction_session_timeout = 0');
+          }
+          const result = await fn({
+            async query<Row>(sql: string, params: readonly unknown[] = []) {
+              assertStorableParams(params);
+              return (await run(sql, params)).rows as Row[];
+            },
+            async exec(sql: string) {
+              await run(sql);
+            },
+          });
+          await run('COMMIT');
+          return result;
+        } catch (error) {
+          // After a broken connection there is nothing to roll back on: closing it rolls back.
+          await run('ROLLBACK').catch(() => {});
+          throw error;
+        }
+      });
     },
     async listen(channel, onMessage) {
       return listenWithReconnect(connectionString, channel, onMessage);
@@ -164,6 +284,16 @@ async function openPglite(dataDir: string): Promise<Database> {
   };
 }
 
-export async function openDatabase(options: { databaseUrl?: string | undefined; dataDir: string }): Promise<Database> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl) : openPglite(options.dataDir);
+/**
+ * Postgres when databaseUrl is given, else the embedded PGlite in dataDir. databaseQueryTimeout
+ * (seconds, DATABASE_QUERY_TIMEOUT) bounds every wait for Postgres; PGlite runs in this process
+ * and cannot hang the way a server or a network can, so it has no such bound.
+ */
+export async function openDatabase(options: {
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  databaseQueryTimeout?: number | undefined;
+}): Promise<Database> {
+  const queryTimeoutMs = options.databaseQueryTimeout === undefined ? defaultQueryTimeoutMs : options.databaseQueryTimeout * 1000;
+  return options.databaseUrl ? openPostgres(options.databaseUrl, queryTimeoutMs) : openPglite(options.dataDir);
 }

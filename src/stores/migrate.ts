@@ -11,6 +11,10 @@ export const defaultMigrationsDir = fileURLToPath(new URL('../../migrations/', i
 // An arbitrary constant shared by every Portcullis instance ("portcull" in ASCII, truncated to int8 range).
 const migrationLockKey = 8_101_116_111_117_108;
 
+// Migrations (and the wait for another instance's, behind the lock) may rightly take minutes on
+// a large database: their own bound, not the request path's DATABASE_QUERY_TIMEOUT.
+const migrationStatementTimeoutMs = 15 * 60_000;
+
 const migrationName = /^(\d{3,})_[a-z0-9_]+\.sql$/;
 
 export async function listMigrations(dir: string): Promise<{ name: string; file: string }[]> {
@@ -42,5 +46,5 @@ export async function migrate(db: Database, dir: string = defaultMigrationsDir):
     // Columns SQL cannot fill (migration 008), for rows older than them; under the same lock.
     await completeUsernameKeys(tx);
     return applied;
-  });
+  }, { timeoutMs: migrationStatementTimeoutMs });
 }

@@ -10,8 +10,7 @@ import pg from 'pg';
 import { openDatabase, type Database } from '../../src/stores/database.js';
 import { migrate } from '../../src/stores/migrate.js';
 
-async function withAdminClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const serverUrl = process.env.DATABASE_URL;
+async function withAdminClient<T>(serverUrl: string | undefined, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   if (!serverUrl) throw new Error('DATABASE_URL must name a Postgres server for this test');
   const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();
@@ -22,17 +21,22 @@ async function withAdminClient<T>(fn: (client: pg.Client) => Promise<T>): Promis
   }
 }
 
-/** A fresh, empty database on the DATABASE_URL server (not migrated). */
-export async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * A fresh, empty database (not migrated) on the DATABASE_URL server, or on the server serverUrl
+ * names (a test that needs a real Postgres whichever store set-up the suite runs on).
+ */
+export async function createPostgresDatabase(
+  serverUrl: string | undefined = process.env.DATABASE_URL,
+): Promise<{ url: string; drop(): Promise<void> }> {
   // Lower-case hex only, so the name needs no quoting rules beyond escapeIdentifier.
   const name = `portcullis_test_${randomBytes(8).toString('hex')}`;
-  await withAdminClient((client) => client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
-  const url = new URL(process.env.DATABASE_URL as string);
+  await withAdminClient(serverUrl, (client) => client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
+  const url = new URL(serverUrl as string);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     async drop() {
-      await withAdminClient(async (client) => {
+      await withAdminClient(serverUrl, async (client) => {
         // A pool that was not closed (a failed test) would otherwise make DROP DATABASE fail.
         await client.query(
           'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
@@ -96,16 +100,33 @@ export async function deleteRedisKeys(redis: Redis, prefix: string): Promise<num
 
 /**
  * A TCP forwarder to target that a test can take down (stop) and bring back (start it again on
- * the same port), to put a real client through a server outage.
+ * the same port), to put a real client through a server outage; or freeze, to put it through a
+ * hung server or network: connections stay open (new ones are accepted) but no byte passes in
+ * either direction until thaw, when everything held back is delivered.
  */
 export async function startTcpProxy(
   target: { host: string; port: number },
   port = 0,
-): Promise<{ port: number; stop(): Promise<void> }> {
+): Promise<{ port: number; stop(): Promise<void>; freeze(): void; thaw(): void }> {
   const sockets = new Set<net.Socket>();
+  const pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
+  let frozen = false;
+  const link = ({ client, upstream }: { client: net.Socket; upstream: net.Socket }) => {
+    client.pipe(upstream);
+    upstream.pipe(client);
+  };
+  const hold = ({ client, upstream }: { client: net.Socket; upstream: net.Socket }) => {
+    client.unpipe(upstream);
+    upstream.unpipe(client);
+    // Paused sockets leave what arrives in the kernel's buffers: nothing is read or lost.
+    client.pause();
+    upstream.pause();
+  };
   const server = net.createServer((client) => {
     const upstream = net.connect(target.port, target.host);
+    const pair = { client, upstream };
     const drop = () => {
+      pairs.delete(pair);
       for (const socket of [client, upstream]) {
         socket.destroy();
         sockets.delete(socket);
@@ -115,7 +136,9 @@ export async function startTcpProxy(
       sockets.add(socket);
       socket.on('error', drop).on('close', drop);
     }
-    client.pipe(upstream).pipe(client);
+    pairs.add(pair);
+    if (frozen) hold(pair);
+    else link(pair);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -127,6 +150,14 @@ export async function startTcpProxy(
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await closed;
+    },
+    freeze() {
+      frozen = true;
+      for (const pair of pairs) hold(pair);
+    },
+    thaw() {
+      frozen = false;
+      for (const pair of pairs) link(pair);
     },
   };
 }
