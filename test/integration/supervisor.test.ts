@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -142,6 +143,22 @@ describe('src/main.ts in one process (embedded database)', () => {
       const result = await waitForExit(started.child, 60_000);
       assertOneLineFailure(result, started.output.stderr, 'KEYS_DIR/cookie-keys.json');
       assert.match(started.output.stderr, /not valid JSON/);
+    });
+  });
+
+  it('a port already in use gives one line naming PORT and a non-zero exit', async () => {
+    await withTempDir(async (dir) => {
+      const holder = net.createServer();
+      await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+      try {
+        const { port } = holder.address() as net.AddressInfo;
+        const started = await startMain(dir, { PORT: String(port) });
+        const result = await waitForExit(started.child, 60_000);
+        assertOneLineFailure(result, started.output.stderr, 'PORT');
+        assert.ok(started.output.stderr.includes(`127.0.0.1:${port} is already in use`), started.output.stderr);
+      } finally {
+        await new Promise((resolve) => holder.close(resolve));
+      }
     });
   });
 
