@@ -45,8 +45,9 @@ const idleInTransactionTimeoutMs = 60_000;
 
 export interface TransactionOptions {
   /**
-   * Bound on each statement (and on getting a connection) in milliseconds, instead of the query
-   * timeout: for migrations and maintenance, which may rightly take minutes.
+   * Bound on each statement in milliseconds, instead of the query timeout: for migrations and
+   * maintenance, which may rightly take minutes. Getting the connection keeps the query timeout
+   * (a server that does not hand one out in seconds is down, whatever the work).
    */
   readonly timeoutMs?: number;
 }
@@ -157,11 +158,16 @@ export function boundedPoolOptions(queryTimeoutSeconds: number = defaultQueryTim
 //   cannot be heard) and on the server (statement_timeout: a statement stuck on a lock is
 //   cancelled and its backend freed).
 // A connection whose statement timed out is discarded, never returned to the pool.
+// The client waits clientGraceMs longer than the server: a server that can still speak cancels
+// the statement itself first (then the caller knows it was not applied, and the connection
+// stays usable); the client's bound is for one that cannot.
+const clientGraceMs = 500;
+
 function openPostgres(connectionString: string, queryTimeoutMs: number): Database {
   const pool = new pg.Pool({
     connectionString,
     max: 10,
-    connectionTimeoutMillis: queryTimeoutMs,
+    connectionTimeoutMillis: queryTimeoutMs + clientGraceMs,
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     statement_timeout: queryTimeoutMs,
@@ -179,26 +185,35 @@ function openPostgres(connectionString: string, queryTimeoutMs: number): Databas
   /** Runs statements on one checked-out connection, each bounded; discards it if one broke it. */
   const onConnection = async <T>(timeoutMs: number, use: (run: (sql: string, params?: readonly unknown[]) => Promise<pg.QueryResult>) => Promise<T>): Promise<T> => {
     // Getting the connection and the first statement share one bound: a request waits at most
-    // timeoutMs for its first answer, however the time is split between the two.
-    let firstDeadline: number | undefined = Date.now() + timeoutMs;
-    const client = await checkOut(timeoutMs);
+    // that long for its first answer, however the time is split between the two.
+    let firstDeadline: number | undefined = Date.now() + timeoutMs + clientGraceMs;
+    const client = await checkOut(timeoutMs + clientGraceMs);
     let broken: Error | undefined;
+    // A checked-out connection that drops between statements emits 'error' on the client;
+    // without a listener Node would crash (pool.query adds one the same way).
+    const onConnectionError = (error: Error): void => {
+      broken ??= error;
+    };
+    client.on('error', onConnectionError);
     const run = async (sql: string, params?: readonly unknown[]): Promise<pg.QueryResult> => {
       if (broken) throw broken;
-      const bound = firstDeadline === undefined ? timeoutMs : Math.max(1, firstDeadline - Date.now());
+      const bound = firstDeadline === undefined ? timeoutMs + clientGraceMs : Math.max(1, firstDeadline - Date.now());
       firstDeadline = undefined;
       try {
         return await within(client.query(sql, params as unknown[] | undefined), bound, () => {});
       } catch (error) {
-        // pg-pool's own rule (pool.query): a connection that saw an error is not reused. A timed
-        // out one still has its statement in flight; releasing it with the error closes it.
-        broken = error as Error;
+        // An error the server reported (a unique violation, say) leaves the connection usable,
+        // within a transaction too (ROLLBACK TO SAVEPOINT). Anything else — a timeout, a lost
+        // connection — means it must not be used again: a timed-out one still has its statement
+        // in flight, and releasing it with the error closes it.
+        if (!(error instanceof pg.DatabaseError)) broken = error as Error;
         throw error;
       }
     };
     try {
       return await use(run);
     } finally {
+      client.removeListener('error', onConnectionError);
       client.release(broken);
     }
   };
