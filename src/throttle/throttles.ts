@@ -23,6 +23,7 @@ import {
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { rateLimited } from '../rate-limited.js';
+import { boundedPoolOptions } from '../stores/database.js';
 import { createRedisClient } from '../stores/redis-client.js';
 
 export interface Throttles {
@@ -89,7 +90,9 @@ async function sharedLimiters(config: Config, onRedisError: (error: Error) => vo
     };
   }
   if (config.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 4, connectionTimeoutMillis: 5_000 });
+    // Bounded like every other wait for Postgres on a request's path (DATABASE_QUERY_TIMEOUT):
+    // a hung server makes a login answer 503, never wait forever on its throttle.
+    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 4, ...boundedPoolOptions(config.databaseQueryTimeout) });
     pool.on('error', () => {});
     const create = (limiter: LimiterOptions) =>
       new Promise<RateLimiterAbstract>((resolve, reject) => {
