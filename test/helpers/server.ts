@@ -19,6 +19,19 @@ export const storesLabel = realStores ? 'Postgres + Redis' : 'embedded PGlite';
 export const adminClientId = 'test-admin';
 export const adminClientSecret = 'test-admin-secret-0123456789abcdefghijklmnop';
 
+/**
+ * The environment for a child process of ours (a server, the CLI, a README block): only what a
+ * Node process needs, so DATABASE_URL, REDIS_URL and the like never leak in from the suite's.
+ */
+export function childProcessEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'SYSTEMROOT']) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();

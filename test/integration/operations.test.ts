@@ -13,6 +13,7 @@ import { listMigrations, defaultMigrationsDir } from '../../src/stores/migrate.j
 import {
   adminClientId,
   adminClientSecret,
+  childProcessEnv,
   createTestEnvironment,
   freePort,
   realStores,
@@ -31,20 +32,10 @@ interface ProcessResult {
   stderr: string;
 }
 
-/** Only what a Node process needs from our environment, so DATABASE_URL & co. never leak in. */
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'SYSTEMROOT']) {
-    const value = process.env[name];
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
-}
-
 function startScript(script: string, env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: repoRoot,
-    env: { ...baseEnv(), ...env },
+    env: { ...childProcessEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = { stdout: '', stderr: '' };

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createRedisClient } from '../../src/stores/redis-client.js';
-import { freePort, realStores, storesLabel } from '../helpers/server.js';
+import { childProcessEnv, freePort, realStores, storesLabel } from '../helpers/server.js';
 import { createPostgresDatabase, deleteRedisKeys, uniqueRedisPrefix } from '../helpers/stores.js';
 import { waitForExit } from './http-support.js';
 import type { Redis } from 'ioredis';
@@ -38,16 +38,6 @@ interface ShellRun {
   stderr: string;
   /** Each block's stdout, by block name. */
   outputs: Map<string, string>;
-}
-
-/** What a process needs from our environment, and nothing that points at our stores. */
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
-    const value = process.env[name];
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
 }
 
 function collect(child: ChildProcess): { stdout: string; stderr: string } {
@@ -106,7 +96,7 @@ describe(`the README's walkthrough, run verbatim (${storesLabel})`, () => {
 
     port = await freePort();
     const serverEnv: Record<string, string> = {
-      ...baseEnv(),
+      ...childProcessEnv(),
       PORT: String(port),
       DATA_DIR: path.join(dir, 'data'),
       KEYS_DIR: path.join(dir, 'keys'),
@@ -155,7 +145,7 @@ describe(`the README's walkthrough, run verbatim (${storesLabel})`, () => {
     const secret = /client_secret:\s+(\S+)/.exec(output.stdout)?.[1];
     assert.ok(id && secret, output.stdout);
     admin = { id, secret };
-    shellEnv = { ...baseEnv(), PORT: String(port) };
+    shellEnv = { ...childProcessEnv(), PORT: String(port) };
   });
 
   after(async () => {

@@ -14,21 +14,11 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { freePort } from '../helpers/server.js';
+import { childProcessEnv, freePort } from '../helpers/server.js';
 import { waitForExit } from './http-support.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const postgresServer = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-/** Only what a Node process needs from our environment, so DATABASE_URL & co. never leak in. */
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
-    const value = process.env[name];
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
-}
 
 interface Started {
   child: ChildProcess;
@@ -42,7 +32,7 @@ async function startMain(dir: string, env: Record<string, string>): Promise<Star
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: repoRoot,
     env: {
-      ...baseEnv(),
+      ...childProcessEnv(),
       PORT: String(port),
       HOST: '127.0.0.1',
       ISSUER: url,
