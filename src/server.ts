@@ -24,7 +24,8 @@ import { createTokenAccessPolicy } from './oidc/token-access-policy.js';
 import type { JwtEndpointDeps } from './revocation/jwt-endpoints.js';
 import { createAccessTokenVerifier } from './revocation/access-tokens.js';
 import { createFeedHub } from './revocation/feed-hub.js';
-import { publishRevocations } from './revocation/published-revocations.js';
+import { openRevocations } from './revocation/revocations.js';
+import { rateLimited } from './rate-limited.js';
 import { openDatabase } from './stores/database.js';
 import { openShortLivedStores } from './stores/short-lived.js';
 import { migrate } from './stores/migrate.js';
@@ -70,7 +71,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       redisUrl: config.redisUrl,
       keyPrefix: config.redisKeyPrefix,
       db,
-      onRedisError: (error) => log.warn({ err: error.message }, 'redis connection problem'),
+      // Each reconnect attempt fails while Redis is away: one line every few seconds, not one per attempt.
+      onRedisError: rateLimited((error: Error, suppressed: number) => log.warn({ err: error.message, suppressed }, 'redis connection problem'), 5_000),
     });
     cleanups.push(() => stores.close());
     for (const warning of await stores.configurationWarnings()) log.warn(warning);
@@ -93,7 +95,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       publishedKeys: () => keyRing.current().published,
       clockTolerance,
     });
-    const revocations = publishRevocations(instrumentStore(stores.revocations, 'revocations', metrics), db);
+    const recordedRevocations = await openRevocations({
+      db,
+      redis: stores.redis && { connection: stores.redis, keyPrefix: config.redisKeyPrefix },
+      log,
+    });
+    cleanups.push(() => recordedRevocations.close());
+    const revocations = instrumentStore(recordedRevocations, 'revocations', metrics);
     const feedHub = await createFeedHub(db);
     cleanups.push(() => feedHub.close());
     const audit = createAudit({

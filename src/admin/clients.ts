@@ -21,7 +21,8 @@ import {
   type ClientRecord,
 } from '../stores/clients.js';
 import type { Database } from '../stores/database.js';
-import { revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
+import { revokedBeforeLifetime, type RevocationStore, type RevocationWriter } from '../stores/revocations/types.js';
+import type { Logger } from '../log.js';
 import { clientIdPattern, clientMetadataSchema, describeIssue, secretAuthMethods } from './client-schema.js';
 import { readPage } from './paging.js';
 import { redirectUriProblem } from './redirect-uris.js';
@@ -30,6 +31,7 @@ export interface ClientRoutesDeps {
   db: Database;
   catalog: Catalog;
   revocations: RevocationStore;
+  log: Logger;
 }
 
 function metadataError(description: string): HttpError {
@@ -89,7 +91,7 @@ function present(record: Pick<ClientRecord, 'metadata' | 'createdAt'>, secret?: 
 }
 
 /** Every token issued to the client so far stops working, wherever it is checked (DELETE). */
-async function revokeEverythingIssuedTo(revocations: RevocationStore, clientId: string): Promise<void> {
+async function revokeEverythingIssuedTo(revocations: RevocationWriter, clientId: string): Promise<void> {
   await revocations.revokeIssuedBefore('client', clientId, Date.now(), revokedBeforeLifetime);
 }
 
@@ -100,8 +102,19 @@ async function revokeEverythingIssuedTo(revocations: RevocationStore, clientId: 
  * exchanged from them, which keep that subject (RFC 8693 §2.2). Users' tokens for the client
  * are not touched: the subject kind matches only tokens whose subject is this id.
  */
-async function revokeTokensHeldAsItself(revocations: RevocationStore, clientId: string): Promise<void> {
+async function revokeTokensHeldAsItself(revocations: RevocationWriter, clientId: string): Promise<void> {
   await revocations.revokeIssuedBefore('sub', clientId, Date.now(), revokedBeforeLifetime);
+}
+
+/**
+ * The second mark of a change that withdrew what the client's own tokens carry (see PUT). The
+ * change and its first mark are committed: a failure here is logged, not answered, since
+ * answering an error would tell the admin the change did not happen.
+ */
+async function revokeAgainAfterChange(deps: ClientRoutesDeps, clientId: string): Promise<void> {
+  await revokeTokensHeldAsItself(deps.revocations, clientId).catch((error: unknown) => {
+    deps.log.warn({ err: error instanceof Error ? error.message : String(error), clientId }, 'second revocation mark after a client change not written; the first one stands');
+  });
 }
 
 /** Scopes the client held before a change and no longer holds after it. */
@@ -190,15 +203,19 @@ export function createClientRoutes(deps: ClientRoutesDeps): Router {
     // Withdrawing an OpenID Connect scope (openid, profile, email, offline_access) revokes
     // nothing: new authorizations can no longer ask for it; existing grants keep what the user
     // consented to.
-    // Before the change, so a failure changes nothing and a retry revokes; after it, so a token
-    // issued in between is covered too.
+    // The revocation commits with the change (RevocationStore.withChange), so neither happens
+    // without the other. Its mark lies a clock margin past the commit, and other instances drop
+    // the old metadata when the commit's NOTIFY reaches them; a second mark once this instance
+    // has dropped it covers a token issued meanwhile by an instance that was slow to hear.
     const apiScopeWithdrawn = withdrawnApiScopes(existing.metadata, metadata).length > 0;
-    if (apiScopeWithdrawn) await revokeTokensHeldAsItself(deps.revocations, clientId);
-    if (!(await updateClient(deps.db, { clientId, metadata, ...digestChange }))) {
-      throw notFound('no client with this client_id');
-    }
+    const updated = await deps.revocations.withChange(async (tx, revoke) => {
+      if (!(await updateClient(tx, { clientId, metadata, ...digestChange }))) return false;
+      if (apiScopeWithdrawn) await revokeTokensHeldAsItself(revoke, clientId);
+      return true;
+    });
+    if (!updated) throw notFound('no client with this client_id');
     deps.catalog.invalidate({ type: 'client', id: clientId });
-    if (apiScopeWithdrawn) await revokeTokensHeldAsItself(deps.revocations, clientId);
+    if (apiScopeWithdrawn) await revokeAgainAfterChange(deps, clientId);
     ctx.body = present({ metadata, createdAt: existing.createdAt }, secret);
   });
 
@@ -210,18 +227,31 @@ export function createClientRoutes(deps: ClientRoutesDeps): Router {
       throw badRequest(`the client authenticates with ${String(existing.metadata.token_endpoint_auth_method)}, not a secret`);
     }
     const secret = generateClientSecret();
-    await updateClient(deps.db, { clientId, metadata: existing.metadata, secretDigest: digestClientSecret(secret) });
+    // A rotation is how a leaked secret is taken back: the tokens the old secret bought (those
+    // the client holds as itself) stop working with it, in the same transaction.
+    const rotated = await deps.revocations.withChange(async (tx, revoke) => {
+      if (!(await updateClient(tx, { clientId, metadata: existing.metadata, secretDigest: digestClientSecret(secret) }))) return false;
+      await revokeTokensHeldAsItself(revoke, clientId);
+      return true;
+    });
+    if (!rotated) throw notFound('no client with this client_id');
     deps.catalog.invalidate({ type: 'client', id: clientId });
+    await revokeAgainAfterChange(deps, clientId);
     ctx.body = { client_id: clientId, client_secret: secret, client_secret_expires_at: 0 };
   });
 
   router.delete('/:client_id', async function removeClient(ctx) {
     const clientId = clientIdParam(ctx);
-    if (!(await deleteClient(deps.db, clientId))) throw notFound('no client with this client_id');
-    deps.catalog.invalidate({ type: 'client', id: clientId });
     // Its JWT access tokens are verified offline; the revocation state stops them, users'
-    // refresh tokens, codes and session-bound tokens with them.
-    await revokeEverythingIssuedTo(deps.revocations, clientId);
+    // refresh tokens, codes and session-bound tokens with them. Deleted and revoked in one
+    // transaction: a store failure after the commit cannot leave a deleted client's tokens alive.
+    const deleted = await deps.revocations.withChange(async (tx, revoke) => {
+      if (!(await deleteClient(tx, clientId))) return false;
+      await revokeEverythingIssuedTo(revoke, clientId);
+      return true;
+    });
+    if (!deleted) throw notFound('no client with this client_id');
+    deps.catalog.invalidate({ type: 'client', id: clientId });
     ctx.status = 204;
   });
 

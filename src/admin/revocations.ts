@@ -10,7 +10,7 @@ import type { EphemeralStore } from '../stores/ephemeral/types.js';
 import { revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
 import { isStorableText } from '../stores/text.js';
 import { opaqueTokenReference } from '../revocation/opaque-token-reference.js';
-import { revocationClockMarginMs } from '../revocation/published-revocations.js';
+import { revocationClockMarginMs } from '../revocation/revocations.js';
 import { describeIssue } from './client-schema.js';
 
 const id = z.string().min(1).max(256);
@@ -48,7 +48,7 @@ export function createRevocationRoutes(deps: { revocations: RevocationStore; sto
     }
     // Milliseconds: a token issued before the mark is revoked, one issued after it lives (the
     // store sets the mark a clock margin ahead and answers only once it has passed:
-    // published-revocations.ts).
+    // revocations.ts).
     const now = Date.now();
     const body = parsed.data;
     if ('jti' in body) {

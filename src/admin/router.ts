@@ -22,6 +22,7 @@ import { createAdminRateLimit } from '../throttle/request-rates.js';
 import type { Throttles } from '../throttle/throttles.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ResourceAccess } from '../oidc/resource-access.js';
+import type { Logger } from '../log.js';
 
 export interface AdminDeps {
   db: Database;
@@ -36,6 +37,7 @@ export interface AdminDeps {
   audit: Audit;
   metrics: Metrics;
   access: ResourceAccess;
+  log: Logger;
 }
 
 // Every change made through the admin API is an audit event naming the admin client that made

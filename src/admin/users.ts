@@ -9,7 +9,7 @@ import { hashPassword, passwordLength } from '../credentials/passwords.js';
 import { badRequest, conflict, type HttpError, notFound } from '../http/errors.js';
 import { readJsonBody } from '../http/json-body.js';
 import type { Database } from '../stores/database.js';
-import { revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
+import { revokedBeforeLifetime, type RevocationStore, type RevocationWriter } from '../stores/revocations/types.js';
 import { isUniqueViolation } from '../stores/database.js';
 import { resetMfa } from '../stores/mfa.js';
 import { isStorableText } from '../stores/text.js';
@@ -89,8 +89,10 @@ async function usernameConflict(db: Database, username: string, exceptSub?: stri
 
 const orUndefined = <T>(value: T | null | undefined): T | undefined => value ?? undefined;
 
-// A disabled or deleted user's tokens stop working at once (DESIGN.md "Revocation reach").
-async function revokeUserTokens(revocations: RevocationStore, sub: string): Promise<void> {
+// A disabled or deleted user's tokens stop working at once (DESIGN.md "Revocation reach"). The
+// revocation is written in the change's own transaction (RevocationStore.withChange), so a
+// change is never made without it, whatever fails after.
+async function revokeUserTokens(revocations: RevocationWriter, sub: string): Promise<void> {
   await revocations.revokeIssuedBefore('sub', sub, Date.now(), revokedBeforeLifetime);
 }
 
@@ -140,19 +142,24 @@ export function createUserRoutes(deps: { db: Database; catalog: Catalog; revocat
     if (!user) throw notFound('no user with this sub');
     const pick = <T>(value: T | null | undefined, current: T | undefined): T | undefined =>
       value === undefined ? current : orUndefined(value);
+    const passwordHash = input.password ? await hashPassword(input.password) : user.passwordHash;
     let updated;
     try {
-      updated = await updateUser(deps.db, {
-        sub,
-        username: input.username ?? user.username,
-        passwordHash: input.password ? await hashPassword(input.password) : user.passwordHash,
-        email: pick(input.email, user.email),
-        emailVerified: input.email_verified ?? user.emailVerified,
-        name: pick(input.name, user.name),
-        givenName: pick(input.given_name, user.givenName),
-        familyName: pick(input.family_name, user.familyName),
-        disabled: input.disabled ?? user.disabled,
-        mfaRequired: input.mfa_required ?? user.mfaRequired,
+      updated = await deps.revocations.withChange(async (tx, revoke) => {
+        const changed = await updateUser(tx, {
+          sub,
+          username: input.username ?? user.username,
+          passwordHash,
+          email: pick(input.email, user.email),
+          emailVerified: input.email_verified ?? user.emailVerified,
+          name: pick(input.name, user.name),
+          givenName: pick(input.given_name, user.givenName),
+          familyName: pick(input.family_name, user.familyName),
+          disabled: input.disabled ?? user.disabled,
+          mfaRequired: input.mfa_required ?? user.mfaRequired,
+        });
+        if (changed?.disabled && !user.disabled) await revokeUserTokens(revoke, sub);
+        return changed;
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw await usernameConflict(deps.db, input.username ?? user.username, sub);
@@ -161,7 +168,6 @@ export function createUserRoutes(deps: { db: Database; catalog: Catalog; revocat
     if (!updated) throw notFound('no user with this sub');
     // This instance forgets the old profile now; the others when the NOTIFY reaches them.
     deps.catalog.invalidate({ type: 'user', id: sub });
-    if (updated.disabled && !user.disabled) await revokeUserTokens(deps.revocations, sub);
     ctx.body = present(updated);
   });
 
@@ -176,9 +182,13 @@ export function createUserRoutes(deps: { db: Database; catalog: Catalog; revocat
 
   router.delete('/:sub', async function removeUser(ctx) {
     const sub = subParam(ctx);
-    if (!(await deleteUser(deps.db, sub))) throw notFound('no user with this sub');
+    const deleted = await deps.revocations.withChange(async (tx, revoke) => {
+      if (!(await deleteUser(tx, sub))) return false;
+      await revokeUserTokens(revoke, sub);
+      return true;
+    });
+    if (!deleted) throw notFound('no user with this sub');
     deps.catalog.invalidate({ type: 'user', id: sub });
-    await revokeUserTokens(deps.revocations, sub);
     ctx.status = 204;
   });
 

@@ -1,18 +1,17 @@
-// The stores for short-lived data: oidc-provider's records and the revocation state. Both live
-// in Redis when REDIS_URL is set (one client shared: a standalone server, or a Redis Cluster when
-// REDIS_URL lists several seeds, see redis-client.ts), else in the Postgres / PGlite database.
+// The stores for short-lived data: oidc-provider's records live in Redis when REDIS_URL is set
+// (one client shared: a standalone server, or a Redis Cluster when REDIS_URL lists several seeds,
+// see redis-client.ts), else in the Postgres / PGlite database. The same Redis client carries
+// the copy of the revocation state (revocation/revocations.ts), whose record is in Postgres.
 import type { Database } from './database.js';
 import { createPostgresEphemeralStore } from './ephemeral/postgres.js';
 import { createRedisEphemeralStore } from './ephemeral/redis.js';
 import type { EphemeralStore } from './ephemeral/types.js';
-import { createRedisClient } from './redis-client.js';
-import { createPostgresRevocationStore } from './revocations/postgres.js';
-import { createRedisRevocationStore } from './revocations/redis.js';
-import type { RevocationStore } from './revocations/types.js';
+import { createRedisClient, type RedisConnection } from './redis-client.js';
 
 export interface ShortLivedStores {
   ephemeral: EphemeralStore;
-  revocations: RevocationStore;
+  /** The Redis client, when REDIS_URL is set. */
+  redis: RedisConnection | undefined;
   /** Problems in the store's own configuration worth a warning at start (empty when fine). */
   configurationWarnings(): Promise<string[]>;
   close(): Promise<void>;
@@ -44,27 +43,23 @@ export function openShortLivedStores(options: {
 }): ShortLivedStores {
   if (!options.redisUrl) {
     const ephemeral = createPostgresEphemeralStore({ db: options.db });
-    const revocations = createPostgresRevocationStore({ db: options.db });
     return {
       ephemeral,
-      revocations,
+      redis: undefined,
       configurationWarnings: async () => [],
       async close() {
         await ephemeral.close();
-        await revocations.close();
       },
     };
   }
   const redis = createRedisClient(options.redisUrl, options.onRedisError);
   const ephemeral = createRedisEphemeralStore({ redis, keyPrefix: options.keyPrefix });
-  const revocations = createRedisRevocationStore({ redis, keyPrefix: options.keyPrefix });
   return {
     ephemeral,
-    revocations,
+    redis,
     configurationWarnings: () => evictionWarnings(redis),
     async close() {
       await ephemeral.close();
-      await revocations.close();
       // QUIT lets in-flight commands finish; disconnect if Redis is not there to answer it.
       await redis.quit().catch(() => redis.disconnect());
     },

@@ -10,8 +10,9 @@ import { Cluster } from 'ioredis';
 import { openDatabase, type Database } from '../../src/stores/database.js';
 import { migrate } from '../../src/stores/migrate.js';
 import { createRedisClient, type RedisConnection } from '../../src/stores/redis-client.js';
-import { createPostgresRevocationStore } from '../../src/stores/revocations/postgres.js';
-import { createRedisRevocationStore } from '../../src/stores/revocations/redis.js';
+import { createLogger } from '../../src/log.js';
+import { openRevocations } from '../../src/revocation/revocations.js';
+import { createRedisRevocationCopy } from '../../src/stores/revocations/redis.js';
 import type { RevocationKind, RevocationStore } from '../../src/stores/revocations/types.js';
 import { clusterErrorCounts, keySlot, scanClusterKeys, startRedisCluster } from '../helpers/redis-cluster.js';
 import {
@@ -239,8 +240,11 @@ function postgresChecks(harness: () => PostgresHarness) {
   });
 }
 
+const silent = createLogger('silent');
+
 async function postgresHarness(db: Database, closeDb: () => Promise<void>): Promise<PostgresHarness> {
-  const store = createPostgresRevocationStore({ db });
+  // No clock margin: the contract is about the marks as given (revocation-clock-margin.test.ts).
+  const store = await openRevocations({ db, log: silent, clockMarginMs: 0 });
   return {
     db,
     store,
@@ -276,11 +280,13 @@ if (process.env.DATABASE_URL) {
   );
 }
 
-// ---- Redis store, when REDIS_URL is set: on that server, and on a cluster of our own ----
+// ---- Redis copy, when REDIS_URL is set: on that server, and on a cluster of our own ----
+// The record is always in a database (PGlite here); Redis holds the copy checks read.
 
 interface RedisHarness extends Harness {
   redis: RedisConnection;
   prefix: string;
+  db: Database;
   /** Every key under prefix (on every master, for a cluster). */
   keys(): Promise<string[]>;
 }
@@ -301,14 +307,91 @@ function redisChecks(harness: () => RedisHarness) {
     assert.equal(await redis.get(`${prefix}{revoked}:grant:${grant}`), String(now * second + 1));
   });
 
+  // Losing Redis's data (FLUSHALL, a restart without persistence, a new empty server) looks
+  // like this to the store: every key of the copy gone at once.
+  const loseCopy = async (h: RedisHarness) => {
+    for (const key of await h.keys()) await h.redis.del(key);
+  };
+  const completeness = (h: RedisHarness) => h.redis.get(`${h.prefix}{revoked}:complete-up-to`);
+  const waitForCopy = async (h: RedisHarness) => {
+    for (let attempt = 0; attempt < 200 && (await completeness(h)) === null; attempt += 1) await sleep(25);
+    assert.notEqual(await completeness(h), null, 'the copy was rebuilt');
+  };
+
+  it('regression: a flushed Redis revived revoked tokens — checks ask the record until the copy is rebuilt from it', async () => {
+    const h = harness();
+    const [jti, sub, grant] = [id(), id(), id()];
+    const issuedAt = msNow();
+    await h.store.revokeToken(jti, epochNow() + hour);
+    await h.store.revokeIssuedBefore('sub', sub, msNow(), day);
+    await h.store.revokeIssuedBefore('grant', grant, msNow(), day);
+    await loseCopy(h);
+    assert.equal(await completeness(h), null);
+    // Many checks at once, while the copy is missing and being rebuilt: none says "not revoked".
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        h.store.isRevoked(i % 3 === 0 ? { jti, issuedAt } : i % 3 === 1 ? { jti: id(), issuedAt, sub } : { jti: id(), issuedAt, grantId: grant }),
+      ),
+    );
+    assert.deepEqual(new Set(answers), new Set([true]));
+    await waitForCopy(h);
+    assert.equal(await h.redis.exists(`${h.prefix}{revoked}:jti:${jti}`, `${h.prefix}{revoked}:sub:${sub}`, `${h.prefix}{revoked}:grant:${grant}`), 3);
+    assert.equal(await h.store.isRevoked({ jti, issuedAt }), true);
+    assert.equal(await h.store.isRevoked({ jti: id(), issuedAt, sub }), true);
+    assert.equal(await h.store.isRevoked({ jti: id(), issuedAt: msNow() + 1000, sub }), false, 'tokens issued later live');
+  });
+
+  it('a revocation written while the copy is missing does not make the copy look complete', async () => {
+    const h = harness();
+    const [before, during] = [id(), id()];
+    await h.store.revokeIssuedBefore('sub', before, msNow(), day);
+    await loseCopy(h);
+    await h.store.revokeIssuedBefore('sub', during, msNow(), day);
+    await waitForCopy(h);
+    const issuedAt = msNow() - 60_000;
+    assert.equal(await h.store.isRevoked({ jti: id(), issuedAt, sub: before }), true);
+    assert.equal(await h.redis.exists(`${h.prefix}{revoked}:sub:${before}`), 1, 'the older mark was copied back');
+    assert.equal(await h.store.isRevoked({ jti: id(), issuedAt, sub: during }), true);
+  });
+
+  it('a copy swapped for an older one (a restored snapshot, a lagging replica) is caught up, and checks ask the record meanwhile', async () => {
+    const h = harness();
+    const [older, newer] = [id(), id()];
+    await h.store.revokeIssuedBefore('client', older, msNow(), day);
+    const snapshot = await completeness(h);
+    assert.ok(snapshot !== null);
+    await h.store.revokeIssuedBefore('client', newer, msNow(), day);
+    // The older copy: completeness back where it was, the newer mark not there.
+    await h.redis.set(`${h.prefix}{revoked}:complete-up-to`, snapshot);
+    await h.redis.del(`${h.prefix}{revoked}:client:${newer}`);
+    assert.equal(await h.store.isRevoked({ jti: id(), issuedAt: msNow() - 1000, clientId: newer }), true);
+    for (let attempt = 0; attempt < 200 && !(await h.redis.exists(`${h.prefix}{revoked}:client:${newer}`)); attempt += 1) await sleep(25);
+    assert.equal(await h.redis.exists(`${h.prefix}{revoked}:client:${newer}`), 1, 'the newer mark was copied again');
+    assert.ok(Number(await completeness(h)) > Number(snapshot));
+  });
+
+  it('the feed and the checks agree after a loss: both come from the record', async () => {
+    const h = harness();
+    const jti = id();
+    await h.store.revokeToken(jti, epochNow() + hour);
+    await loseCopy(h);
+    const events = await h.db.query<{ value: string }>(`SELECT value FROM revocation_events WHERE kind = 'jti' AND value = $1`, [jti]);
+    assert.equal(events.length, 1, 'the feed has it');
+    assert.equal(await h.store.isRevoked({ jti, issuedAt: msNow() }), true, 'and so does introspection');
+    await waitForCopy(h);
+  });
+
   // Runs last: every key the suite wrote is still there.
-  it('leaves no key without a TTL', async () => {
+  it('leaves no key without a TTL but the copy\'s completeness mark', async () => {
     const { redis, prefix, keys: scan } = harness();
     const keys = await scan();
     for (const kind of ['jti', ...kinds]) {
       assert.ok(keys.some((key) => key.startsWith(`${prefix}{revoked}:${kind}:`)), `no ${kind} key to check`);
     }
-    for (const key of keys) assert.ok((await redis.pttl(key)) > 0, `${key} has no TTL`);
+    // The completeness mark lives as long as the copy: its absence is how a loss is seen.
+    for (const key of keys.filter((key) => key !== `${prefix}{revoked}:complete-up-to`)) {
+      assert.ok((await redis.pttl(key)) > 0, `${key} has no TTL`);
+    }
   });
 }
 
@@ -370,6 +453,11 @@ function clusterChecks(harness: () => ClusterHarness) {
   });
 }
 
+/** The store with its copy in Redis; the relay's idle check is slowed so command counts stay exact. */
+function redisCopiedStore(db: Database, redis: RedisConnection, prefix: string): Promise<RevocationStore> {
+  return openRevocations({ db, redis: { connection: redis, keyPrefix: prefix, checkIntervalMs: 60_000 }, log: silent, clockMarginMs: 0 });
+}
+
 if (process.env.REDIS_URL) {
   const redisUrl = process.env.REDIS_URL;
 
@@ -379,14 +467,19 @@ if (process.env.REDIS_URL) {
       const redis = createRedisClient(redisUrl);
       assert.ok(!(redis instanceof Cluster), 'one URL is a standalone server');
       const prefix = uniqueRedisPrefix();
+      const pglite = await createPgliteDatabase();
+      const store = await redisCopiedStore(pglite.db, redis, prefix);
       return {
         redis,
         prefix,
-        store: createRedisRevocationStore({ redis, keyPrefix: prefix }),
+        db: pglite.db,
+        store,
         keys: () => scanRedisKeys(redis, prefix),
         async close() {
+          await store.close();
           await deleteRedisKeys(redis, prefix);
           await redis.quit();
+          await pglite.close();
         },
       };
     },
@@ -402,15 +495,20 @@ if (process.env.REDIS_URL) {
         assert.ok(redis instanceof Cluster, 'comma-separated seeds are a cluster');
         await redis.ping(); // ready: every master known
         const prefix = uniqueRedisPrefix();
+        const pglite = await createPgliteDatabase();
+        const store = await redisCopiedStore(pglite.db, redis, prefix);
         return {
           redis,
           prefix,
-          store: createRedisRevocationStore({ redis, keyPrefix: prefix }),
+          db: pglite.db,
+          store,
           keys: () => scanClusterKeys(redis, prefix),
           errorsAtStart: await clusterErrorCounts(redis),
           async close() {
+            await store.close();
             await redis.quit();
             await cluster.stop();
+            await pglite.close();
           },
         };
       } catch (error) {
@@ -423,10 +521,10 @@ if (process.env.REDIS_URL) {
   );
 }
 
-describe('createRedisRevocationStore', () => {
+describe('createRedisRevocationCopy', () => {
   it('refuses a key prefix that would scatter its keys over the cluster slots', () => {
     const redis = undefined as unknown as RedisConnection; // never used: no command is sent
-    assert.throws(() => createRedisRevocationStore({ redis, keyPrefix: 'app{}:' }), /scatter/);
-    createRedisRevocationStore({ redis, keyPrefix: '{tenant-a}:' });
+    assert.throws(() => createRedisRevocationCopy({ redis, keyPrefix: 'app{}:' }), /scatter/);
+    createRedisRevocationCopy({ redis, keyPrefix: '{tenant-a}:' });
   });
 });

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { openDatabase, type Database } from '../../src/stores/database.js';
 import { defaultMigrationsDir, listMigrations, migrate } from '../../src/stores/migrate.js';
-import { createPostgresRevocationStore } from '../../src/stores/revocations/postgres.js';
+import { createLogger } from '../../src/log.js';
+import { openRevocations } from '../../src/revocation/revocations.js';
 import { listRevocationEvents } from '../../src/stores/revocation-events.js';
 import { createPostgresDatabase } from '../helpers/stores.js';
 
@@ -54,7 +55,7 @@ async function checkMigration(db: Database): Promise<void> {
     ],
   );
 
-  const store = createPostgresRevocationStore({ db });
+  const store = await openRevocations({ db, log: createLogger('silent') });
   try {
     const token = (issuedAt: number) => ({ jti: `t-${issuedAt}`, issuedAt, sub: 'old-user' });
     assert.equal(await store.isRevoked(token(second * 1000)), true, 'issued at the start of the old mark\'s second');

@@ -7,7 +7,8 @@
 // same second *after* a revocation was born revoked). A token is revoked when
 // issuedAt <= revokedAt: a token issued in the very millisecond of the revocation counts as
 // before it (fails closed); the revocation answers only once its millisecond has passed
-// (revocation/published-revocations.ts), so anything issued after that answer lives.
+// (revocation/revocations.ts), so anything issued after that answer lives.
+import type { Queryable } from '../database.js';
 
 export type RevocationKind = 'sub' | 'client' | 'grant';
 
@@ -28,7 +29,7 @@ export interface TokenIdentity {
   exchangedFrom?: readonly ExchangeAncestor[] | undefined;
 }
 
-export interface RevocationStore {
+export interface RevocationWriter {
   /** Lists a token id as revoked until expiresAt (epoch seconds), when the token dies anyway. */
   revokeToken(jti: string, expiresAt: number): Promise<void>;
   /**
@@ -36,7 +37,20 @@ export interface RevocationStore {
    * epoch); the mark is kept `lifetime` seconds.
    */
   revokeIssuedBefore(kind: RevocationKind, id: string, at: number, lifetime: number): Promise<void>;
+}
+
+/**
+ * Revocation state: recorded in Postgres (stores/revocations/record.ts), copied to Redis when
+ * there is one (revocation/revocations.ts). Each write on its own is one transaction.
+ */
+export interface RevocationStore extends RevocationWriter {
   isRevoked(token: TokenIdentity): Promise<boolean>;
+  /**
+   * Runs `change` in one Postgres transaction, with a writer whose revocations are recorded in
+   * that transaction: an admin change and the revocations it implies commit together or not at
+   * all (issue #15, an outbox), and its NOTIFYs go out with the commit.
+   */
+  withChange<T>(change: (tx: Queryable, revoke: RevocationWriter) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
