@@ -84,6 +84,18 @@ export async function createRevocationRelay(deps: {
         await rebuild();
         return;
       }
+      if (complete > knownUpTo) {
+        // Another instance may have copied what this one has not heard of yet; but a copy ahead
+        // of the record itself belongs to another record (Postgres restored from a backup, or
+        // REDIS_URL shared with another deployment under the same prefix): it would hide every
+        // revocation recorded from now on up to its mark. Start it afresh.
+        learn(await latestRevocationSeq(db));
+        if (complete > knownUpTo) {
+          log.error({ completeUpTo: complete, recordedUpTo: knownUpTo }, 'revocation state: the Redis copy is ahead of the Postgres record; rebuilding it');
+          await copy.forget();
+          continue;
+        }
+      }
       let from = complete;
       for (;;) {
         // Everything up to headBefore was committed before this read began (it was learned

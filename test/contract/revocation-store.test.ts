@@ -370,6 +370,16 @@ function redisChecks(harness: () => RedisHarness) {
     assert.ok(Number(await completeness(h)) > Number(snapshot));
   });
 
+  it('a copy ahead of the record (a database restored from a backup) is rebuilt, so it cannot hide new revocations', async () => {
+    const h = harness();
+    const sub = id();
+    await h.redis.set(`${h.prefix}{revoked}:complete-up-to`, String(1e12));
+    await h.store.revokeIssuedBefore('sub', sub, msNow(), day);
+    assert.equal(await h.store.isRevoked({ jti: id(), issuedAt: msNow() - 1000, sub }), true);
+    await waitForCopy(h);
+    assert.ok(Number(await completeness(h)) < 1e12, 'the copy was started afresh');
+  });
+
   it('the feed and the checks agree after a loss: both come from the record', async () => {
     const h = harness();
     const jti = id();

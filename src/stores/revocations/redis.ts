@@ -98,6 +98,8 @@ export interface RedisRevocationCopy {
    * copy is no longer complete up to `from` (then false: it must be rebuilt or caught up again).
    */
   extend(marks: readonly RevocationMark[], from: number, through: number): Promise<boolean>;
+  /** Drops the completeness mark: the copy is not to be trusted until rebuilt. */
+  forget(): Promise<void>;
   /** Starts a rebuild; the handle goes to copyForRebuild and finishRebuild. */
   beginRebuild(): Promise<string>;
   /** False when Redis lost the rebuild meanwhile. */
@@ -150,6 +152,9 @@ export function createRedisRevocationCopy(options: { redis: RedisConnection; key
     extend(marks, from, through) {
       // The second key is only there so every script has the same key layout.
       return run(extendLua, completenessKey, marks, [String(from), String(through)]);
+    },
+    async forget() {
+      await redis.del(completenessKey);
     },
     async beginRebuild() {
       const nonce = crypto.randomUUID();
