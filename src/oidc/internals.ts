@@ -12,7 +12,7 @@ import { checkResponseType } from 'oidc-provider/lib/actions/authorization/respo
 import { urlencoded as parseUrlencodedBody } from 'oidc-provider/lib/shared/selective_body.js';
 import { takeBodyReadEarly } from './fast-path/token-form.js';
 import { clientSecretMatches } from '../credentials/client-secrets.js';
-import { consumeAssertionJti } from './assertion-replay.js';
+import { consumeAssertionJti, takeIssuedAtMs, unknownIssueTimeMs, type AssertionTimes } from './assertion-replay.js';
 import type { EphemeralStore } from '../stores/ephemeral/types.js';
 import type { Catalog } from '../catalog/catalog.js';
 
@@ -42,11 +42,17 @@ function compareSecretsAsDigests(provider: Provider): void {
 /**
  * One-time use of client assertion and DPoP proof `jti`s across every instance, atomically.
  * Replaces lib/models/replay_detection.js `unique`, which does find() then save(): two
- * parallel requests with one assertion could both pass.
+ * parallel requests with one assertion could both pass. Also refuses a credential issued before
+ * the replay store's markers began (assertion-replay.ts): a client assertion's issue time comes
+ * from our hook (config/client-assertions.ts), which ran just before with the claims; any other
+ * caller gets the bound from `exp` (lib/shared/jwt_client_auth.js passes exp + clockTolerance).
  */
-function makeReplayDetectionAtomic(provider: Provider, store: EphemeralStore): void {
+function makeReplayDetectionAtomic(provider: Provider, store: EphemeralStore, times: AssertionTimes): void {
   const ReplayDetection = (provider as unknown as { ReplayDetection: PatchableReplayDetection }).ReplayDetection;
-  ReplayDetection.unique = (iss, jti, exp) => consumeAssertionJti(store, iss, jti, exp);
+  ReplayDetection.unique = async (iss, jti, exp) => {
+    const issuedAtMs = takeIssuedAtMs(iss, jti) ?? unknownIssueTimeMs(exp, times);
+    return (await consumeAssertionJti(store, iss, jti, exp, issuedAtMs)) === 'consumed';
+  };
 }
 
 /**
@@ -144,13 +150,13 @@ function refetchClientJwksOnUnknownKey(provider: Provider, minRefetchSeconds: nu
 export function applyProviderPatches(
   provider: Provider,
   deps: { store: EphemeralStore; catalog: Catalog },
-  options: { jwksMinRefetchSeconds: number },
+  options: { jwksMinRefetchSeconds: number; assertionTimes: AssertionTimes },
 ): void {
   memoiseClientsByCatalogRecord(provider, deps.catalog);
   compareSecretsAsDigests(provider);
   alwaysIncludeSid(provider);
   refetchClientJwksOnUnknownKey(provider, options.jwksMinRefetchSeconds);
-  makeReplayDetectionAtomic(provider, deps.store);
+  makeReplayDetectionAtomic(provider, deps.store, options.assertionTimes);
 }
 
 type Middleware = (ctx: KoaContextWithOIDC, next: () => Promise<unknown>) => unknown;

@@ -149,7 +149,14 @@ export function createProvider(deps: ProviderDeps): Provider {
   (provider as unknown as EventEmitter).on('error', (error: unknown) => deps.log.error({ err: error }, 'koa error'));
   // First, so it wraps everything below, the library's routes included.
   provider.use(deps.frontDoor as Parameters<Provider['use']>[0]);
-  applyProviderPatches(provider, { store: deps.store, catalog: deps.catalog }, { jwksMinRefetchSeconds: config.jwksUriMinRefetchInterval });
+  applyProviderPatches(
+    provider,
+    { store: deps.store, catalog: deps.catalog },
+    {
+      jwksMinRefetchSeconds: config.jwksUriMinRefetchInterval,
+      assertionTimes: { maxLifetime: config.clientAssertionMaxLifetime, clockTolerance },
+    },
+  );
   auditProviderEvents(provider, deps.audit);
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     deps.metrics.tokensIssued.inc({ grant_type: String((ctx.oidc.params as Record<string, unknown>).grant_type) });

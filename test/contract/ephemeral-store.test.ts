@@ -186,15 +186,16 @@ function runEphemeralStoreContract<H extends Harness>(
       assert.equal((await store().find('RefreshToken', token))?.consumed, 1_700_000_000);
     });
 
-    it('insertIfAbsent creates a record once among parallel callers', async () => {
-      const jti = id();
-      const results = await Promise.all(
-        Array.from({ length: 25 }, (_, n) => store().insertIfAbsent('ReplayDetection', jti, { n }, hour)),
-      );
-      assert.equal(results.filter(Boolean).length, 1);
-      const winner = results.indexOf(true);
-      assert.deepEqual(await store().find('ReplayDetection', jti), { n: winner });
-      assert.equal(await store().insertIfAbsent('ReplayDetection', jti, { n: -1 }, hour), false);
+    it('consumeOnce spends a marker once: consumed, then replayed; one winner among parallel callers', async () => {
+      const now = Date.now();
+      const [first, raced] = [id(), id()];
+      assert.equal(await store().consumeOnce('ReplayDetection', first, hour, now), 'consumed');
+      assert.equal(await store().consumeOnce('ReplayDetection', first, hour, now), 'replayed');
+      const results = await Promise.all(Array.from({ length: 25 }, () => store().consumeOnce('ReplayDetection', raced, hour, now)));
+      assert.equal(results.filter((result) => result === 'consumed').length, 1);
+      assert.equal(results.filter((result) => result === 'replayed').length, 24);
+      // Markers are per model.
+      assert.equal(await store().consumeOnce('DPoPProof', first, hour, now), 'consumed');
     });
 
     // The only wait in the suite: every expiry behaviour is set up first, then checked together.
@@ -203,7 +204,7 @@ function runEphemeralStoreContract<H extends Harness>(
       await store().upsert('Session', session, { uid }, 1);
       await store().upsert('DeviceCode', device, { userCode }, 1);
       await store().upsert('AuthorizationCode', code, { v: 1 }, 1);
-      assert.equal(await store().insertIfAbsent('ReplayDetection', jti, { v: 1 }, 1), true);
+      assert.equal(await store().consumeOnce('ReplayDetection', jti, 1, Date.now()), 'consumed');
       // Long member first, then short; and short first, then long.
       const [longFirst, shortFirst] = [id(), id()];
       const long = { longFirst: id(), shortFirst: id() };
@@ -219,8 +220,8 @@ function runEphemeralStoreContract<H extends Harness>(
       assert.equal(await store().findByUserCode('DeviceCode', userCode), undefined);
       assert.equal(await store().consume('AuthorizationCode', code), false);
       assert.equal(await store().find('AuthorizationCode', code), undefined, 'consume re-created it');
-      assert.equal(await store().insertIfAbsent('ReplayDetection', jti, { v: 2 }, hour), true);
-      assert.deepEqual(await store().find('ReplayDetection', jti), { v: 2 });
+      assert.equal(await store().consumeOnce('ReplayDetection', jti, hour, Date.now()), 'consumed', 'an expired marker is gone');
+      assert.equal(await store().consumeOnce('ReplayDetection', jti, hour, Date.now()), 'replayed');
       for (const [grantId, token] of [[longFirst, long.longFirst], [shortFirst, long.shortFirst]] as const) {
         assert.ok(await store().find('AccessToken', token));
         await store().revokeByGrantId(grantId);
@@ -245,7 +246,7 @@ function postgresChecks(harness: () => PostgresHarness) {
       [model, key],
     );
 
-  it('hides expired rows at once, takes them over on insertIfAbsent, and purges them', async () => {
+  it('hides expired rows at once, takes them over on consumeOnce, and purges them', async () => {
     const { db, store } = harness();
     await purgeExpired(db); // only this test's rows are expired from here on
     const [session, uid, device, userCode, code, jti, live] = [id(), id(), id(), id(), id(), id(), id()];
@@ -263,14 +264,21 @@ function postgresChecks(harness: () => PostgresHarness) {
     assert.equal(await store.findByUid('Session', uid), undefined);
     assert.equal(await store.findByUserCode('DeviceCode', userCode), undefined);
     assert.equal(await store.consume('AuthorizationCode', code), false);
-    assert.equal(await store.insertIfAbsent('ReplayDetection', jti, { v: 2 }, hour), true);
-    assert.deepEqual(await store.find('ReplayDetection', jti), { v: 2 });
+    assert.equal(await store.consumeOnce('ReplayDetection', jti, hour, Date.now()), 'consumed');
+    assert.equal(await store.consumeOnce('ReplayDetection', jti, hour, Date.now()), 'replayed');
 
     assert.equal(await purgeExpired(db), 3);
     const rows = await db.query<{ id: string }>('SELECT id FROM ephemeral_records WHERE id = ANY($1::text[])', [
       [session, device, code, jti, live],
     ]);
     assert.deepEqual(rows.map((row) => row.id).sort(), [jti, live].sort());
+  });
+
+  it('keeps markers durably: consumeOnce never answers predates-store, however old the credential', async () => {
+    const { store } = harness();
+    const marker = id();
+    assert.equal(await store.consumeOnce('ReplayDetection', marker, hour, 0), 'consumed');
+    assert.equal(await store.consumeOnce('ReplayDetection', marker, hour, 0), 'replayed');
   });
 
   it('purges periodically until closed, and close() leaves the database open', async () => {
@@ -340,6 +348,18 @@ async function countExisting(redis: RedisConnection, keys: string[]): Promise<nu
   return counts.reduce((sum, count) => sum + count, 0);
 }
 
+/** When the store's current marker generation began (ms, Redis clock), from its epoch key. */
+async function markerEpochMs(redis: RedisConnection, prefix: string): Promise<number> {
+  const value = (await redis.get(`${prefix}marker-epoch:{replay}`)) ?? assert.fail('no marker epoch');
+  return Number(value.split(':')[0]);
+}
+
+/** Redis's clock, in ms (the clock the epoch is taken from). */
+async function redisTimeMs(redis: RedisConnection): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
 function redisChecks(harness: () => RedisHarness) {
   it('keeps a record as a hash of payload and consumed', async () => {
     const { redis, prefix, store } = harness();
@@ -349,6 +369,66 @@ function redisChecks(harness: () => RedisHarness) {
     const hash = await redis.hgetall(`${prefix}AuthorizationCode:{${code}}`);
     assert.deepEqual(Object.keys(hash).sort(), ['consumed', 'payload']);
     assert.deepEqual(JSON.parse(hash.payload ?? ''), { v: 1 });
+  });
+
+  it('keeps one-time markers under one hash tag with the epoch of their generation, each with a TTL', async () => {
+    const { redis, prefix, store } = harness();
+    const marker = id();
+    assert.equal(await store.consumeOnce('ReplayDetection', marker, 300, Date.now()), 'consumed');
+    const key = `${prefix}ReplayDetection:{replay}:${marker}`;
+    assert.equal(await redis.get(key), '1');
+    const ttl = await redis.pttl(key);
+    assert.ok(ttl > 290_000 && ttl <= 300_000, `marker TTL ${ttl} ms`);
+    const epoch = await redis.get(`${prefix}marker-epoch:{replay}`);
+    assert.match(epoch ?? '', /^\d+:[0-9a-f]{40}$/, 'epoch ms and the run_id of the Redis process that began it');
+    assert.ok((await redis.pttl(`${prefix}marker-epoch:{replay}`)) > 7 * 24 * hour * 1000, 'the epoch outlives every marker');
+  });
+
+  it('after its markers are lost, refuses every credential issued before the loss and spends fresh ones', async () => {
+    const { redis, prefix } = harness();
+    // A store of its own (a sub-prefix), so the loss takes only its keys, as FLUSHALL would take all.
+    const lossPrefix = `${prefix}loss-${id()}:`;
+    const store = createRedisEphemeralStore({ redis, keyPrefix: lossPrefix });
+    await store.ping();
+    const began = await markerEpochMs(redis, lossPrefix);
+    const [spent, unseen] = [id(), id()];
+    const issued = began + 1;
+    assert.equal(await store.consumeOnce('ReplayDetection', spent, hour, issued), 'consumed');
+    assert.equal(await store.consumeOnce('ReplayDetection', spent, hour, issued), 'replayed');
+    await sleep(10); // Redis's clock (TIME) moves on: the loss comes after the credentials' issue
+
+    const lost = (await harness().keys()).filter((key) => key.startsWith(lossPrefix));
+    assert.equal(lost.length, 2, 'the epoch and the marker');
+    await Promise.all(lost.map((key) => redis.del(key)));
+    const lossMs = await redisTimeMs(redis);
+
+    assert.equal(await store.consumeOnce('ReplayDetection', spent, hour, issued), 'predates-store', 'the spent one');
+    assert.equal(await store.consumeOnce('ReplayDetection', unseen, hour, issued), 'predates-store', 'one never seen: it may have been');
+    const renewed = await markerEpochMs(redis, lossPrefix);
+    assert.ok(renewed >= lossMs, `the new generation began at the loss's detection (${renewed}), never before it (${lossMs})`);
+    const fresh = id();
+    assert.equal(await store.consumeOnce('ReplayDetection', fresh, hour, renewed), 'consumed');
+    assert.equal(await store.consumeOnce('ReplayDetection', fresh, hour, renewed), 'replayed');
+    await store.close();
+  });
+
+  it('begins a new generation when its epoch was begun by another Redis process (an older snapshot, a promoted replica)', async () => {
+    const { redis, prefix } = harness();
+    const otherPrefix = `${prefix}restored-${id()}:`;
+    const store = createRedisEphemeralStore({ redis, keyPrefix: otherPrefix });
+    await store.ping();
+    const began = await markerEpochMs(redis, otherPrefix);
+    // What a restored RDB file or a promoted replica holds: an epoch with its writer's run_id,
+    // and possibly not the markers written last.
+    await redis.set(`${otherPrefix}marker-epoch:{replay}`, `${began}:${'0'.repeat(40)}`, 'EX', hour);
+    await sleep(10);
+    const restartMs = await redisTimeMs(redis);
+    assert.equal(await store.consumeOnce('ReplayDetection', id(), hour, began + 1), 'predates-store');
+    const renewed = await markerEpochMs(redis, otherPrefix);
+    assert.ok(renewed >= restartMs, `new generation at ${renewed}, detected after ${restartMs}`);
+    assert.doesNotMatch((await redis.get(`${otherPrefix}marker-epoch:{replay}`)) ?? '', /:0{40}$/);
+    assert.equal(await store.consumeOnce('ReplayDetection', id(), hour, renewed), 'consumed');
+    await store.close();
   });
 
   it('consume of a missing record creates no key', async () => {
@@ -408,7 +488,7 @@ function redisChecks(harness: () => RedisHarness) {
   it('puts a TTL on every key it writes', async () => {
     const { redis, prefix, keys: scan } = harness();
     const keys = await scan();
-    for (const kind of ['grant:', 'uid:', 'userCode:', 'AccessToken:', 'AuthorizationCode:', 'ReplayDetection:']) {
+    for (const kind of ['grant:', 'uid:', 'userCode:', 'AccessToken:', 'AuthorizationCode:', 'ReplayDetection:', 'marker-epoch:']) {
       assert.ok(keys.some((key) => key.startsWith(prefix + kind)), `no ${kind} key to check`);
     }
     for (const key of keys) assert.ok((await redis.pttl(key)) > 0, `${key} has no TTL`);
@@ -443,6 +523,15 @@ function clusterChecks(harness: () => ClusterHarness) {
       assert.ok(written.has(key), `${key} was not written`);
       assert.equal(await keySlot(redis, key), await keySlot(redis, foundBy), key);
     }
+  });
+
+  it('puts every one-time marker in the slot of its epoch, one slot for all', async () => {
+    const { redis, prefix, store } = harness();
+    const markers = Array.from({ length: 5 }, () => id());
+    for (const marker of markers) assert.equal(await store.consumeOnce('ReplayDetection', marker, hour, Date.now()), 'consumed');
+    const slot = await keySlot(redis, 'replay');
+    assert.equal(await keySlot(redis, `${prefix}marker-epoch:{replay}`), slot);
+    for (const marker of markers) assert.equal(await keySlot(redis, `${prefix}ReplayDetection:{replay}:${marker}`), slot);
   });
 
   it('spreads records over every master', async () => {

@@ -6,7 +6,9 @@
 //   never an array, so an assertion minted for another server is not replayable here;
 // - the assertion lives at most `maxLifetime` seconds, `iat` is not in the future;
 // - no header that points at other keys (`jku`, `x5u`, `jwk`, `x5c`; RFC 8725 §3.10).
-// The `jti` is then consumed atomically (internals.ts, ReplayDetection).
+// The `jti` is then consumed atomically (internals.ts, ReplayDetection), and refused too when the
+// assertion was issued before the replay store's markers began (oidc/assertion-replay.ts): the
+// hook leaves the issue time for that check.
 //
 // Why a refusal happened is told to the client in `error_description` (client-auth-errors.ts):
 // what is wrong with the assertion's own header and claims, which anyone holding it can read,
@@ -16,6 +18,7 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { enabledJWA } from './client-auth.js';
+import { assertionIssuedAtMs, rememberIssuedAtMs } from '../assertion-replay.js';
 
 export interface ClientAssertionPolicy {
   issuer: string;
@@ -34,6 +37,8 @@ export interface ClientAssertionCheck {
   problems(claims: Claims, header: Claims): string[];
   /** The `error_description` for a client assertion the library refused in this request. */
   describeRefusal(ctx: object, assertion: string): string;
+  /** The earliest moment (ms) the assertion could have been accepted: what its one-time use is checked against. */
+  issuedAtMs(claims: Claims & { exp: number }): number;
 }
 
 const keyReferenceHeaders = ['jku', 'x5u', 'jwk', 'x5c'];
@@ -42,8 +47,13 @@ const keyReferenceHeaders = ['jku', 'x5u', 'jwk', 'x5c'];
 export const assertionNotVerifiedByClientKeys =
   'the client_assertion signature does not verify with the keys (and alg) registered for the private_key_jwt client named by sub';
 
-/** RFC 7523 §3 item 7: the hook passed, so the library's one remaining check (the jti) refused it. */
-export const assertionJtiReused = 'jti already used: a client_assertion is good for one request only; sign a new one with a fresh jti';
+/**
+ * RFC 7523 §3 item 7: the hook passed, so the library's one remaining check (the jti) refused it:
+ * the jti was spent, or the assertion was issued before the replay store's markers began (it may
+ * have been spent in markers lost with Redis's data; oidc/assertion-replay.ts).
+ */
+export const assertionJtiReused =
+  'jti already used, or the client_assertion may predate a reset of the replay store: a client_assertion is good for one request only; sign a new one with a fresh jti and a current iat';
 
 function headerProblems(header: Claims): string[] {
   const problems: string[] = [];
@@ -117,8 +127,16 @@ export function createClientAssertionCheck(policy: ClientAssertionPolicy): Clien
     const found = problems(claims, header);
     if (claims.sub !== client.clientId) found.push('sub must be the client_id');
     if (found.length > 0) throw new errors.InvalidClientAuth(found.join('; '));
-    // lib/shared/jwt_client_auth.js: after this hook only ReplayDetection.unique can refuse.
+    // lib/shared/jwt_client_auth.js: after this hook only ReplayDetection.unique can refuse, and
+    // it is called next, with (iss, jti), but not told when the assertion was issued.
     passedHook.add(ctx);
+    if (typeof claims.iss === 'string' && typeof claims.jti === 'string' && typeof claims.exp === 'number') {
+      rememberIssuedAtMs(claims.iss, claims.jti, issuedAtMs({ ...claims, exp: claims.exp }));
+    }
+  }
+
+  function issuedAtMs(claims: Claims & { exp: number }): number {
+    return assertionIssuedAtMs(claims, policy);
   }
 
   function describeRefusal(ctx: object, assertion: string): string {
@@ -129,5 +147,5 @@ export function createClientAssertionCheck(policy: ClientAssertionPolicy): Clien
     return passedHook.has(ctx) ? assertionJtiReused : assertionNotVerifiedByClientKeys;
   }
 
-  return Object.assign(assertJwtClientAuthClaimsAndHeader, { problems, describeRefusal });
+  return Object.assign(assertJwtClientAuthClaimsAndHeader, { problems, describeRefusal, issuedAtMs });
 }

@@ -119,7 +119,7 @@ async function verifyAssertion(
   client: ProviderClient,
   assertion: string,
   deps: ClientAuthenticationDeps,
-): Promise<{ jti: string; exp: number } | undefined> {
+): Promise<{ jti: string; exp: number; issuedAtMs: number } | undefined> {
   const keys = inlineKeys(client);
   if (!keys) return undefined;
   const algorithms = client.clientAuthSigningAlg ? [client.clientAuthSigningAlg] : enabledJWA.clientAuthSigningAlgValues;
@@ -139,14 +139,15 @@ async function verifyAssertion(
   if (typeof payload.jti !== 'string' || !payload.jti || typeof payload.exp !== 'number') return undefined;
   // The library hook's own checks (without marking the request as checked: config/client-assertions.ts).
   if (payload.sub !== client.clientId || deps.checkClientAssertion.problems({ ...payload }, { ...protectedHeader }).length > 0) return undefined;
-  return { jti: payload.jti, exp: payload.exp };
+  return { jti: payload.jti, exp: payload.exp, issuedAtMs: deps.checkClientAssertion.issuedAtMs({ ...payload, exp: payload.exp }) };
 }
 
 export interface VerifiedClient {
   client: ProviderClient;
   /**
    * Makes the authentication final: spends a client assertion's `jti` (RFC 7523 §3 item 7), and
-   * is false if it was spent already (a replay, which the library then refuses). Called once the
+   * is false if it was spent already (a replay, which the library then refuses), or if the
+   * assertion predates the replay store's markers (assertion-replay.ts). Called once the
    * fast path is sure to answer, so a request it hands on is not left with a spent assertion.
    */
   commit(): Promise<boolean>;
@@ -176,6 +177,8 @@ export async function verifyClient(
   if (!assertion) return undefined;
   return {
     client,
-    commit: () => consumeAssertionJti(deps.store, client.clientId, assertion.jti, assertion.exp + deps.clockTolerance),
+    commit: async () =>
+      (await consumeAssertionJti(deps.store, client.clientId, assertion.jti, assertion.exp + deps.clockTolerance, assertion.issuedAtMs)) ===
+      'consumed',
   };
 }

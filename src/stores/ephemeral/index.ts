@@ -8,7 +8,7 @@ import type { EphemeralStore } from './types.js';
 export { createPostgresEphemeralStore, purgeExpired } from './postgres.js';
 export { createRedisEphemeralStore } from './redis.js';
 export { grantableModels, maxRecordLifetime } from './types.js';
-export type { EphemeralStore, Payload } from './types.js';
+export type { EphemeralStore, OneTimeUse, Payload } from './types.js';
 
 export async function openEphemeralStore(options: {
   redisUrl?: string | undefined;

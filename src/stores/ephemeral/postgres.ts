@@ -125,14 +125,16 @@ export function createPostgresEphemeralStore(options: { db: Database; purgeInter
       // grant_id is only set for grantable models, so this cannot touch a Grant or a Session.
       await db.query('DELETE FROM ephemeral_records WHERE grant_id = $1', [grantId]);
     },
-    async insertIfAbsent(model, id, payload, expiresIn) {
-      // An expired row that the purge has not reached yet must not block a new record: take it
+    // Markers are rows of the system of record: they are lost only with the database itself, so
+    // no credential predates them and `_issuedAtMs` is not needed.
+    async consumeOnce(model, id, expiresIn, _issuedAtMs) {
+      // An expired row that the purge has not reached yet must not block a new marker: take it
       // over in the same statement. A live row makes the WHERE false and nothing is returned.
       const rows = await db.query(
         `${insertRecord} WHERE ephemeral_records.expires_at <= now() RETURNING id`,
-        recordParams(model, id, payload, expiresIn),
+        recordParams(model, id, {}, expiresIn),
       );
-      return rows.length === 1;
+      return rows.length === 1 ? 'consumed' : 'replayed';
     },
     async ping() {
       await db.query('SELECT 1');

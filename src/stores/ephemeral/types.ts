@@ -26,6 +26,9 @@ export const grantableModels: ReadonlySet<string> = new Set([
 /** Used when oidc-provider passes no expiry: every record still expires (14 days, in seconds). */
 export const maxRecordLifetime = 14 * 24 * 60 * 60;
 
+/** What consumeOnce did; anything but 'consumed' is a refusal. */
+export type OneTimeUse = 'consumed' | 'replayed' | 'predates-store';
+
 export interface EphemeralStore {
   readonly kind: 'redis' | 'postgres';
   /** Creates or replaces a record that expires after expiresIn seconds (maxRecordLifetime if not given). */
@@ -46,11 +49,19 @@ export interface EphemeralStore {
   /** Removes every grantable record of the grant, in every model, and the grant index. */
   revokeByGrantId(grantId: string): Promise<void>;
   /**
-   * Creates the record only if none exists (SET NX). True when this call created it.
-   * Used for one-time markers such as client assertion `jti`s and DPoP proofs.
+   * Spends a one-time marker (a client assertion's or DPoP proof's `jti`: RFC 7523 §3 item 7,
+   * RFC 9449 §11.1), atomically: 'consumed' for the one caller that spent it, kept for
+   * expiresIn seconds; 'replayed' while it is kept. 'predates-store' when the credential was
+   * issued (`issuedAtMs`, ms since the epoch: the earliest moment it could have been accepted)
+   * before the store's current generation of markers began, so a marker for it may have been lost
+   * with the store's data (Redis flushed, or replaced by an empty or older copy): it must be
+   * refused as a replay would be. A store whose markers are durable never answers that.
    */
-  insertIfAbsent(model: string, id: string, payload: Payload, expiresIn: number): Promise<boolean>;
-  /** Throws if the store cannot be reached (readiness). */
+  consumeOnce(model: string, id: string, expiresIn: number, issuedAtMs: number): Promise<OneTimeUse>;
+  /**
+   * Throws if the store cannot be reached (readiness). The Redis store also starts a marker
+   * generation here if none is current, so one begins before traffic does (see redis.ts).
+   */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
