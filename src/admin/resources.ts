@@ -8,7 +8,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import { readJsonBody } from '../http/json-body.js';
 import { adminResourceIdentifier, adminScope } from '../oidc/admin-resource.js';
-import { feedResourceIdentifier } from '../oidc/feed-resource.js';
+import { feedResourceIdentifier } from '../revocation/feed-resource.js';
 import { oidcScopes } from '../oidc/scopes.js';
 import { findClientById } from '../stores/clients.js';
 import type { Database } from '../stores/database.js';

@@ -12,13 +12,22 @@ import { listAllResources, type ResourceRecord } from '../stores/resources.js';
 import { findUserBySub, type UserRecord } from '../stores/users.js';
 import { createRecordCache } from './record-cache.js';
 
+/** What the catalog keeps of a user: never the password hash (see findUser). */
+export type CatalogUser = Omit<UserRecord, 'passwordHash'>;
+
+function withoutPasswordHash(user: UserRecord | undefined): CatalogUser | undefined {
+  if (!user) return undefined;
+  const { passwordHash: _passwordHash, ...profile } = user;
+  return profile;
+}
+
 export interface Catalog {
   findClient(clientId: string): Promise<ClientRecord | undefined>;
   /**
    * A user's profile and status, for ID token claims and userinfo. Credentials and second-factor
    * state are read fresh where they are checked (login, MFA), never from here.
    */
-  findUser(sub: string): Promise<UserRecord | undefined>;
+  findUser(sub: string): Promise<CatalogUser | undefined>;
   findResource(identifier: string): Promise<ResourceRecord | undefined>;
   listResources(): Promise<readonly ResourceRecord[]>;
   /** Drops cached entries now (the writer's own instance does not wait for its NOTIFY). */
@@ -52,7 +61,7 @@ export async function createCatalog(
     onLookup: (hit) => onLookup('clients', hit),
   });
   const users = createRecordCache({
-    load: (sub) => findUserBySub(db, sub),
+    load: async (sub) => withoutPasswordHash(await findUserBySub(db, sub)),
     limit: userCacheLimit,
     maxAgeMs: entryMaxAgeMs,
     generation: () => generation,

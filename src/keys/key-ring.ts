@@ -4,14 +4,12 @@
 // so all instances change at the same moment without talking to each other. The file is also
 // re-read every 30 s, in case a notification was missed.
 import type { Database } from '../stores/database.js';
+import { keysChannel, underRotationLock } from '../stores/key-rotation-lock.js';
 import type { Logger } from '../log.js';
 import { generateSigningKey, readSigningKeys, writeSigningKeys } from './keystore.js';
 import { keyPhase, planRotation, type KeyPhase, type ScheduledKey } from './key-schedule.js';
 
-export const keysChannel = 'portcullis_keys';
 const rereadIntervalMs = 30_000;
-// Arbitrary constant shared by every instance: one rotation at a time.
-const rotationLockKey = 8_101_116_111_117_109;
 
 export interface KeyRing {
   current(): KeyPhase;
@@ -69,11 +67,9 @@ export async function createKeyRing(deps: { keysDir: string; db: Database; log: 
     onChange: (listener) => listeners.push(listener),
     async rotate(delaySeconds) {
       const fresh = [await generateSigningKey('RS256'), await generateSigningKey('ES256')];
-      await deps.db.transaction(async (tx) => {
-        await tx.query('SELECT pg_advisory_xact_lock($1)', [rotationLockKey]);
+      await underRotationLock(deps.db, async () => {
         const latest = (await readSigningKeys(deps.keysDir)) as ScheduledKey[];
         await writeSigningKeys(deps.keysDir, planRotation(latest, fresh, now(), delaySeconds));
-        await tx.query('SELECT pg_notify($1, $2)', [keysChannel, 'rotated']);
       });
       await reread();
       return phase;

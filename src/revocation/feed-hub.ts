@@ -3,7 +3,7 @@
 // events; live events arriving during the replay are held back and sent after it, in order.
 import type { Database } from '../stores/database.js';
 import { missedMessages } from '../stores/database.js';
-import { listRevocationEvents, revocationFeedChannel, type RevocationEvent } from '../stores/revocation-events.js';
+import { latestRevocationEventId, listRevocationEvents, revocationFeedChannel, type RevocationEvent } from '../stores/revocation-events.js';
 
 const pageSize = 1000;
 
@@ -35,8 +35,7 @@ function deliver(subscription: Subscription, events: readonly RevocationEvent[])
 
 export async function createFeedHub(db: Database): Promise<FeedHub> {
   const subscriptions = new Set<Subscription>();
-  const [{ max } = { max: 0 }] = await db.query<{ max: number | null }>('SELECT max(id) AS max FROM revocation_events');
-  let broadcastUpTo = Number(max ?? 0);
+  let broadcastUpTo = await latestRevocationEventId(db);
   let fetching: Promise<void> | undefined;
   let again = false;
 

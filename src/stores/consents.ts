@@ -30,7 +30,3 @@ export async function saveConsent(db: Queryable, sub: string, clientId: string, 
     [sub, clientId, consent.oidcScopes, consent.oidcClaims, JSON.stringify(consent.resourceScopes)],
   );
 }
-
-export async function deleteConsentsOfClient(db: Queryable, clientId: string): Promise<void> {
-  await db.query('DELETE FROM consents WHERE client_id = $1', [clientId]);
-}

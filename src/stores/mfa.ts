@@ -62,7 +62,3 @@ export async function resetMfa(db: Queryable, sub: string): Promise<void> {
   await db.query('UPDATE users SET totp_secret = NULL, totp_confirmed_at = NULL, totp_last_step = 0 WHERE sub = $1', [sub]);
   await db.query('DELETE FROM recovery_codes WHERE sub = $1', [sub]);
 }
-
-export async function setMfaRequired(db: Queryable, sub: string, required: boolean): Promise<void> {
-  await db.query('UPDATE users SET mfa_required = $2 WHERE sub = $1', [sub, required]);
-}

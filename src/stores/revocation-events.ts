@@ -40,6 +40,12 @@ export async function appendRevocationEvent(
   return rows[0]!.id;
 }
 
+/** The id of the latest event (0: none yet). */
+export async function latestRevocationEventId(db: Queryable): Promise<number> {
+  const [row] = await db.query<{ max: number | null }>('SELECT max(id) AS max FROM revocation_events');
+  return Number(row?.max ?? 0);
+}
+
 /** Unexpired events after `afterId`, oldest first, at most `limit`. */
 export async function listRevocationEvents(db: Queryable, afterId: number, limit: number): Promise<RevocationEvent[]> {
   const rows = await db.query<RevocationEventRow>(
