@@ -1,10 +1,12 @@
 // Throwaway databases and Redis key spaces for tests against the real servers. Each helper hands
 // back its own clean-up, so a test leaves nothing behind and the process can exit.
+import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { openDatabase, type Database } from '../../src/stores/database.js';
@@ -160,4 +162,33 @@ export async function startTcpProxy(
       for (const pair of pairs) link(pair);
     },
   };
+}
+
+/**
+ * A redis-server of the test's own on `port`, keeping nothing on disk (`--save ''`, no AOF): once
+ * stopped, what it held is gone, as with a Redis restarted without persistence. `dir` is its
+ * working directory. stop() kills it (SIGKILL: no chance to save) and waits for it to exit.
+ */
+export async function startRedisServer(port: number, dir: string): Promise<{ port: number; stop(): Promise<void> }> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    stdio: 'ignore',
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const ready = await new Promise<boolean>((resolve) => {
+      const probe = spawn('redis-cli', ['-p', String(port), 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      probe.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      probe.on('close', () => resolve(out.includes('PONG')));
+    });
+    if (ready) return { port, stop };
+    if (child.exitCode !== null) break;
+    await sleep(50);
+  }
+  await stop();
+  throw new Error(`redis-server did not start on port ${port}`);
 }
