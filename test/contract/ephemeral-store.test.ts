@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster } from 'ioredis';
 import { openDatabase, type Database } from '../../src/stores/database.js';
-import { openEphemeralStore } from '../../src/stores/ephemeral/index.js';
+import { openShortLivedStores } from '../../src/stores/short-lived.js';
 import { createPostgresEphemeralStore, purgeExpired } from '../../src/stores/ephemeral/postgres.js';
 import { createRedisEphemeralStore } from '../../src/stores/ephemeral/redis.js';
 import { grantableModels, type EphemeralStore, type Payload } from '../../src/stores/ephemeral/types.js';
@@ -610,7 +610,7 @@ if (process.env.REDIS_URL) {
     clusterChecks,
   );
 
-  describe('openEphemeralStore with Redis', () => {
+  describe('openShortLivedStores with Redis', () => {
     it('fails fast while Redis is unreachable and reconnects on its own', async () => {
       const target = new URL(redisUrl);
       const upstream = { host: target.hostname, port: Number(target.port || 6379) };
@@ -619,12 +619,13 @@ if (process.env.REDIS_URL) {
       url.hostname = '127.0.0.1';
       url.port = String(proxy.port);
       const errors: Error[] = [];
-      const store = await openEphemeralStore({
+      const stores = openShortLivedStores({
         redisUrl: url.toString(),
         db: undefined as unknown as Database, // not used when redisUrl is set
         keyPrefix: uniqueRedisPrefix(),
         onRedisError: (error) => errors.push(error),
       });
+      const store = stores.ephemeral;
       try {
         assert.equal(store.kind, 'redis');
         await store.ping();
@@ -643,13 +644,13 @@ if (process.env.REDIS_URL) {
         }
         assert.ok(reconnected, 'the client reconnected');
       } finally {
-        await store.close();
+        await stores.close();
         await proxy.stop();
       }
     });
   });
 
-  describe('openEphemeralStore with Redis Cluster', () => {
+  describe('openShortLivedStores with Redis Cluster', () => {
     let cluster: RedisClusterHandle | undefined;
     before(async () => {
       cluster = await startRedisCluster();
@@ -661,12 +662,13 @@ if (process.env.REDIS_URL) {
     it('uses the cluster, fails fast while it is down and reconnects on its own', async () => {
       const nodes = cluster ?? assert.fail('cluster not started');
       const errors: Error[] = [];
-      const store = await openEphemeralStore({
+      const stores = openShortLivedStores({
         redisUrl: nodes.url,
         db: undefined as unknown as Database, // not used when redisUrl is set
         keyPrefix: uniqueRedisPrefix(),
         onRedisError: (error) => errors.push(error),
       });
+      const store = stores.ephemeral;
       // Records on every master: a standalone client would be sent MOVED for most of them.
       const roundTrip = async () => {
         const keys = Array.from({ length: 12 }, () => id());
@@ -694,21 +696,22 @@ if (process.env.REDIS_URL) {
         assert.ok(reconnected, 'the client reconnected');
         await roundTrip();
       } finally {
-        await store.close();
+        await stores.close();
       }
     });
   });
 }
 
-describe('openEphemeralStore without Redis', () => {
+describe('openShortLivedStores without Redis', () => {
   it('uses the database, and close() leaves the database open', async () => {
     const pglite = await createPgliteDatabase();
     try {
-      const store = await openEphemeralStore({ db: pglite.db });
+      const stores = openShortLivedStores({ redisUrl: undefined, keyPrefix: uniqueRedisPrefix(), db: pglite.db });
+      const store = stores.ephemeral;
       assert.equal(store.kind, 'postgres');
       await store.upsert('AccessToken', 'at', { v: 1 }, hour);
       assert.deepEqual(await store.find('AccessToken', 'at'), { v: 1 });
-      await store.close();
+      await stores.close();
       await pglite.db.query('SELECT 1');
     } finally {
       await pglite.close();
