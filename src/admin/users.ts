@@ -89,7 +89,7 @@ async function usernameConflict(db: Database, username: string, exceptSub?: stri
 
 const orUndefined = <T>(value: T | null | undefined): T | undefined => value ?? undefined;
 
-// A disabled or deleted user's tokens stop working at once (DESIGN.md "Revocation reach"). The
+// A disabled or deleted user's tokens stop working at once (docs/DESIGN.md "Revocation reach"). The
 // revocation is written in the change's own transaction (RevocationStore.withChange), so a
 // change is never made without it, whatever fails after.
 async function revokeUserTokens(revocations: RevocationWriter, sub: string): Promise<void> {

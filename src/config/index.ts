@@ -1,5 +1,5 @@
 // The only reader of process.env. Parsed once at start, frozen, and a bad value stops the
-// process with one line naming the variable (DESIGN.md "Runtime contract").
+// process with one line naming the variable (docs/DESIGN.md "Runtime contract").
 import os from 'node:os';
 import path from 'node:path';
 

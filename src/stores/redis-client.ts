@@ -1,7 +1,7 @@
 // The one way we create an ioredis client, for every store that lives in Redis: a standalone
 // server, or a Redis Cluster through ioredis' Cluster client.
 //
-// Which one: REDIS_URL holds one `redis://host:port` URL for a standalone server, or (DESIGN.md,
+// Which one: REDIS_URL holds one `redis://host:port` URL for a standalone server, or (docs/DESIGN.md,
 // "Runtime contract") a comma-separated list of seed URLs for a cluster. The number of seeds
 // decides, with no `?cluster=true` marker: a marker would be a second way to say the same thing,
 // and a cluster is better given several seeds anyway (the client still finds it when one seed is

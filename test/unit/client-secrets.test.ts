@@ -1,5 +1,5 @@
 // Server-generated client secrets: 32 bytes from the CSPRNG in base64url, stored as a SHA-256
-// digest and compared in constant time (DESIGN.md "Stack").
+// digest and compared in constant time (docs/DESIGN.md "Stack").
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { describe, it } from 'node:test';

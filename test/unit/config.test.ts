@@ -1,5 +1,5 @@
 // loadConfig is the only reader of the environment: defaults for an empty environment, and a
-// ConfigError naming the variable for every bad value (DESIGN.md "Runtime contract").
+// ConfigError naming the variable for every bad value (docs/DESIGN.md "Runtime contract").
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';

@@ -1,4 +1,4 @@
-// The durable record of revocation state, in Postgres, in every set-up (issue #15): what Redis
+// The durable record of revocation state, in Postgres, in every set-up: what Redis
 // holds is a copy of these rows, rebuilt from them when Redis loses its data. Each revocation is
 // written here in one transaction with its feed event (and, when it comes with an admin change,
 // with that change: an outbox), so a revocation is either recorded, announced and effective, or

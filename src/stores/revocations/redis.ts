@@ -1,6 +1,6 @@
 // Redis's copy of the revocation record (record.ts), standalone or Cluster, for checks in one
 // round trip. Postgres holds the record; this copy is only trusted while it says how complete
-// it is (issue #15: a flushed or replaced Redis must never revive a revoked token):
+// it is (a flushed or replaced Redis must never revive a revoked token):
 //   ${prefix}{revoked}:jti:<jti>          listed until the token's exp (EXAT)
 //   ${prefix}{revoked}:<kind>:<id>        the time of the latest revocation in ms since the epoch
 //                                         (epoch seconds when written before migration 009: see

@@ -3,7 +3,7 @@
 // from) is listed, or when its subject, client, grant (or the client of a token it was exchanged
 // from) was revoked at or after the moment the token was issued. A check costs one round trip.
 //
-// Times are milliseconds since the epoch (issue #14: at second precision a token issued in the
+// Times are milliseconds since the epoch (at second precision a token issued in the
 // same second *after* a revocation was born revoked). A token is revoked when
 // issuedAt <= revokedAt: a token issued in the very millisecond of the revocation counts as
 // before it (fails closed); the revocation answers only once its millisecond has passed
@@ -48,7 +48,7 @@ export interface RevocationStore extends RevocationWriter {
   /**
    * Runs `change` in one Postgres transaction, with a writer whose revocations are recorded in
    * that transaction: an admin change and the revocations it implies commit together or not at
-   * all (issue #15, an outbox), and its NOTIFYs go out with the commit.
+   * all (an outbox), and its NOTIFYs go out with the commit.
    */
   withChange<T>(change: (tx: Queryable, revoke: RevocationWriter) => Promise<T>): Promise<T>;
   close(): Promise<void>;
