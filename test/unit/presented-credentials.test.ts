@@ -95,7 +95,8 @@ describe('presentedCredentials: the client credentials of a token request', () =
       }),
       { numRuns: 100, seed: 16 },
     );
-    for (const form of [{ client_secret: 'secret' }, { client_id: '', client_secret: 'secret' }, { client_id: 'svc', client_secret: '' }]) {
+    const refused: Record<string, string>[] = [{ client_secret: 'secret' }, { client_id: '', client_secret: 'secret' }, { client_id: 'svc', client_secret: '' }];
+    for (const form of refused) {
       assert.equal(presentedCredentials(contextWith({}), form), undefined, JSON.stringify(form));
     }
   });
@@ -108,7 +109,7 @@ describe('presentedCredentials: the client credentials of a token request', () =
       assertion,
     });
     assert.equal(presentedCredentials(contextWith({}), { client_id: 'svc', client_assertion: assertion, client_assertion_type: assertionType })?.clientId, 'svc');
-    for (const form of [
+    const refused: Record<string, string>[] = [
       { client_assertion: assertion },
       { client_assertion: assertion, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer' },
       { client_assertion: assertion, client_assertion_type: assertionType, client_id: 'other' },
@@ -116,7 +117,8 @@ describe('presentedCredentials: the client credentials of a token request', () =
       { client_assertion: jwtWith({ iss: 'svc' }), client_assertion_type: assertionType },
       { client_assertion: jwtWith({ sub: '' }), client_assertion_type: assertionType },
       { client_assertion: jwtWith({ sub: 42 }), client_assertion_type: assertionType },
-    ]) {
+    ];
+    for (const form of refused) {
       assert.equal(presentedCredentials(contextWith({}), form), undefined, JSON.stringify(form));
     }
   });
