@@ -2,7 +2,7 @@
 // store answer within a second; a load balancer stops routing to an instance that cannot.
 import type Router from '@koa/router';
 import { createRouter } from './router.js';
-import type { Database } from '../stores/database.js';
+import { pingDatabase, type Database } from '../stores/database.js';
 import type { EphemeralStore } from '../stores/ephemeral/types.js';
 
 const checkTimeoutMs = 1_000;
@@ -37,7 +37,7 @@ export function createHealthRoutes(deps: { db: Database; store: EphemeralStore }
   router.get('/readyz', async function readyz(ctx) {
     const checks = Object.fromEntries(
       await Promise.all([
-        check(deps.db.kind, () => deps.db.query('SELECT 1')),
+        check(deps.db.kind, () => pingDatabase(deps.db)),
         check(deps.store.kind === 'redis' ? 'redis' : 'ephemeral', () => deps.store.ping()),
       ]),
     );

@@ -52,6 +52,23 @@ export interface TransactionOptions {
   readonly timeoutMs?: number;
 }
 
+/** Throws unless the database answers (readiness). */
+export async function pingDatabase(db: Queryable): Promise<void> {
+  await db.query('SELECT 1');
+}
+
+/**
+ * A small pg.Pool of its own for a library that needs one (the login throttles on Postgres),
+ * bounded like every other wait for Postgres on a request's path (DATABASE_QUERY_TIMEOUT): a
+ * hung server makes a login answer 503, never wait forever.
+ */
+export function openBoundedPool(connectionString: string, max: number, queryTimeoutSeconds?: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max, ...boundedPoolOptions(queryTimeoutSeconds) });
+  // Errors of idle connections surface on the next query; without a listener they would crash.
+  pool.on('error', () => {});
+  return pool;
+}
+
 /** Postgres did not answer in time: an outage to the caller (503), like a refused connection. */
 export class DatabaseTimeoutError extends Error {
   constructor(timeoutMs: number) {

@@ -13,7 +13,6 @@
 // - Request rates at the token endpoints and the admin API are counted in each process's memory:
 //   a Redis round trip on every token would cost more than it protects (client secrets are
 //   256-bit, assertions single-use); the limits are per instance.
-import pg from 'pg';
 import {
   RateLimiterMemory,
   RateLimiterPostgres,
@@ -23,7 +22,7 @@ import {
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { rateLimited } from '../rate-limited.js';
-import { boundedPoolOptions } from '../stores/database.js';
+import { openBoundedPool } from '../stores/database.js';
 import { createRedisClient } from '../stores/redis-client.js';
 
 export interface Throttles {
@@ -90,10 +89,7 @@ async function sharedLimiters(config: Config, onRedisError: (error: Error) => vo
     };
   }
   if (config.databaseUrl) {
-    // Bounded like every other wait for Postgres on a request's path (DATABASE_QUERY_TIMEOUT):
-    // a hung server makes a login answer 503, never wait forever on its throttle.
-    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 4, ...boundedPoolOptions(config.databaseQueryTimeout) });
-    pool.on('error', () => {});
+    const pool = openBoundedPool(config.databaseUrl, 4, config.databaseQueryTimeout);
     const create = (limiter: LimiterOptions) =>
       new Promise<RateLimiterAbstract>((resolve, reject) => {
         const created: RateLimiterAbstract = new RateLimiterPostgres(
