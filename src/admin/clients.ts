@@ -8,7 +8,7 @@ import { digestClientSecret, generateClientId, generateClientSecret } from '../c
 import { badRequest, conflict, HttpError, notFound } from '../http/errors.js';
 import { readJsonBody } from '../http/json-body.js';
 import { adminScope } from '../oidc/admin-resource.js';
-import { oidcScopes, splitScope } from '../oidc/scopes.js';
+import { oidcScopes, splitScope } from '../tokens/scopes.js';
 import { validateClientMetadata } from '../oidc/validate-client.js';
 import { servingProvider } from '../oidc/serving-provider.js';
 import {

@@ -9,7 +9,7 @@ import { badRequest, conflict, notFound } from '../http/errors.js';
 import { readJsonBody } from '../http/json-body.js';
 import { adminResourceIdentifier, adminScope } from '../oidc/admin-resource.js';
 import { feedResourceIdentifier } from '../revocation/feed-resource.js';
-import { oidcScopes } from '../oidc/scopes.js';
+import { oidcScopes } from '../tokens/scopes.js';
 import { findClientById } from '../stores/clients.js';
 import type { Database } from '../stores/database.js';
 import {

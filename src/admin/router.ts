@@ -5,7 +5,7 @@ import type { Context, Next } from 'koa';
 import type { Catalog } from '../catalog/catalog.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Database } from '../stores/database.js';
-import { createBearerAuth, type CallerIdentity } from '../http/bearer-auth.js';
+import { createBearerAuth, type CallerIdentity } from '../tokens/bearer-auth.js';
 import type { Audit } from '../audit/audit.js';
 import { adminResourceIdentifier, adminScope } from '../oidc/admin-resource.js';
 import { createClientRoutes } from './clients.js';
@@ -14,14 +14,14 @@ import { createUserRoutes } from './users.js';
 import { createKeyRoutes } from './keys.js';
 import { createRevocationRoutes } from './revocations.js';
 import { createEventRoutes } from './events.js';
-import type { VerifyAccessToken } from '../revocation/access-tokens.js';
+import type { VerifyAccessToken } from '../tokens/access-token-verifier.js';
 import type { RevocationStore } from '../stores/revocations/types.js';
 import type { EphemeralStore } from '../stores/ephemeral/types.js';
 import { notFound } from '../http/errors.js';
 import { createAdminRateLimit } from '../throttle/request-rates.js';
 import type { Throttles } from '../throttle/throttles.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { ResourceAccess } from '../oidc/resource-access.js';
+import type { ResourceAccess } from '../tokens/resource-access.js';
 import type { Logger } from '../log.js';
 
 export interface AdminDeps {

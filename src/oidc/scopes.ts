@@ -1,6 +1,3 @@
-// Scopes defined by OpenID Connect itself; every other scope belongs to an API (resource).
-export const oidcScopes: ReadonlySet<string> = new Set(['openid', 'profile', 'email', 'offline_access']);
-
-export function splitScope(scope: unknown): string[] {
-  return typeof scope === 'string' ? scope.split(' ').filter(Boolean) : [];
-}
+// Moved to the token core (src/tokens/scopes.ts). Kept only until interactions/describe-consent.ts,
+// config/interaction-policy.ts and client-metadata.ts import it from there; delete then.
+export { oidcScopes, splitScope } from '../tokens/scopes.js';

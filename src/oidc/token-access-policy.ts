@@ -3,7 +3,7 @@
 // Anyone else learns nothing ({"active": false}).
 import type { Catalog } from '../catalog/catalog.js';
 import { adminScope } from './admin-resource.js';
-import { splitScope } from './scopes.js';
+import { splitScope } from '../tokens/scopes.js';
 
 export interface TokenOwner {
   clientId: string | undefined;

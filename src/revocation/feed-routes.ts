@@ -20,7 +20,7 @@ import { PassThrough } from 'node:stream';
 import type Router from '@koa/router';
 import { createRouter } from '../http/router.js';
 import { badRequest } from '../http/errors.js';
-import { createBearerAuth, type BearerAuthDeps } from '../http/bearer-auth.js';
+import { createBearerAuth, type BearerAuthDeps } from '../tokens/bearer-auth.js';
 import { feedResourceIdentifier, feedScope } from './feed-resource.js';
 import type { RevocationEvent } from '../stores/revocation-events.js';
 import type { FeedHub } from './feed-hub.js';

@@ -6,7 +6,9 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { RevocationStore } from '../stores/revocations/types.js';
 import type { Audit } from '../audit/audit.js';
-import { looksLikeJwt, tokenIdentity, type VerifyAccessToken } from './access-tokens.js';
+import type { VerifyAccessToken } from '../tokens/access-token-verifier.js';
+import { tokenIdentity } from '../tokens/claims.js';
+import { looksLikeJwt } from '../tokens/format.js';
 
 type Next = () => Promise<unknown>;
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AccessTokenClaims } from '../../src/revocation/access-tokens.js';
-import { VerifiedTokens } from '../../src/revocation/verified-tokens.js';
+import type { AccessTokenClaims } from '../../src/tokens/claims.js';
+import { VerifiedTokens } from '../../src/tokens/verified-tokens.js';
 
 const claims = (jti: string, exp: number): AccessTokenClaims => ({ jti, iat: exp - 300, exp, sub: 'service' });
 

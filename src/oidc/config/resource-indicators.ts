@@ -1,15 +1,16 @@
 // RFC 8707 resource indicators backed by the APIs table. An API's identifier becomes the `aud`
-// of its access tokens, which are RFC 9068 JWTs (ES256) living for the API's TTL.
+// of its access tokens, which are RFC 9068 JWTs (tokens/format.ts) living for the API's TTL.
 //
-// Scope policy (DESIGN.md): a client may request only scopes that are in its own `scope`
-// metadata and that the target API defines; a client holding none of an API's scopes cannot
-// reach that API at all (invalid_target).
+// Scope policy: the token core's one rule (tokens/granted-scopes.ts), through the
+// client-credentials decision for that grant (tokens/client-credentials.ts); a refusal is thrown
+// as the library's error and the library issues what was decided.
 import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
-import { oidcScopes, splitScope } from '../scopes.js';
-import type { ResourceAccess } from '../resource-access.js';
+import { oidcScopes, splitScope } from '../../tokens/scopes.js';
+import type { ResourceAccess } from '../../tokens/resource-access.js';
+import { decideClientCredentials } from '../../tokens/client-credentials.js';
+import { grantApiScopes, scopeRefusalError } from '../../tokens/granted-scopes.js';
+import { resourceServerFormat } from '../../tokens/format.js';
 import { refuseUnknownScopes } from './unknown-scopes.js';
-
-export const accessTokenSigningAlg = 'ES256';
 
 function requestedApiScopes(ctx: KoaContextWithOIDC): string[] {
   const scope = (ctx.oidc.params as Record<string, unknown> | undefined)?.scope;
@@ -29,8 +30,7 @@ export function resourceIndicatorsConfig(access: ResourceAccess) {
     const requested = requestedApiScopes(ctx);
     const candidates: string[] = [];
     for (const api of await access.all()) {
-      const reachable = await access.reachableScopes(api, client.clientId);
-      if (reachable.length && requested.every((scope) => reachable.includes(scope))) candidates.push(api.identifier);
+      if (grantApiScopes(requested, api, await access.reachableScopes(api, client.clientId)).ok) candidates.push(api.identifier);
     }
     if (candidates.length === 1) return candidates[0];
     throw new errors.InvalidTarget(
@@ -48,22 +48,23 @@ export function resourceIndicatorsConfig(access: ResourceAccess) {
     const api = await access.find(identifier);
     if (!api) throw new errors.InvalidTarget('unknown resource');
     const reachable = await access.reachableScopes(api, client.clientId);
-    if (reachable.length === 0) throw new errors.InvalidTarget('the client may not request tokens for this resource');
     const requested = requestedApiScopes(ctx);
-    for (const scope of requested) {
-      if (!api.scopes.includes(scope)) throw new errors.InvalidScope('requested scope is not defined by the resource', scope);
-      if (!reachable.includes(scope)) throw new errors.InvalidScope('requested scope is not allowed for this client', scope);
-    }
-    // A client-credentials request that names no scope gets every scope it may have at this API
-    // (RFC 6749 §3.3 lets the server apply a default), so its token always carries `scope`.
     const params = ctx.oidc.params as Record<string, unknown>;
-    if (params.grant_type === 'client_credentials' && requested.length === 0) params.scope = reachable.join(' ');
+    if (params.grant_type === 'client_credentials') {
+      const decision = decideClientCredentials(api, reachable, requested);
+      if (!decision.ok) throw scopeRefusalError(decision.refusal, 'resource');
+      // A client-credentials request that names no scope gets every scope it may have at this
+      // API (RFC 6749 §3.3 lets the server apply a default), so its token always carries `scope`.
+      if (requested.length === 0) params.scope = decision.scope;
+    } else {
+      const granted = grantApiScopes(requested, api, reachable);
+      if (!granted.ok) throw scopeRefusalError(granted.refusal, 'resource');
+    }
     return {
       audience: api.identifier,
       scope: reachable.join(' '),
       accessTokenTTL: api.accessTokenTtl,
-      accessTokenFormat: api.accessTokenFormat,
-      ...(api.accessTokenFormat === 'jwt' ? { jwt: { sign: { alg: accessTokenSigningAlg } } } : {}),
+      ...resourceServerFormat(api),
     };
   }
 

@@ -10,8 +10,9 @@
 // (lib/shared/authorization_error_handler.js). Requests that name a resource are answered by
 // `getResourceServerInfo`, which looks only at the API named (one the client may reach).
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import type { ResourceAccess } from '../resource-access.js';
-import { oidcScopes, splitScope } from '../scopes.js';
+import type { ResourceAccess } from '../../tokens/resource-access.js';
+import { scopeRefusalError } from '../../tokens/granted-scopes.js';
+import { oidcScopes, splitScope } from '../../tokens/scopes.js';
 
 const authorizationRoutes = new Set(['authorization', 'pushed_authorization_request']);
 
@@ -52,7 +53,7 @@ async function refuseClientCredentialsScopes(ctx: KoaContextWithOIDC, clientId: 
   const apis = await access.all();
   const reachable = new Set((await Promise.all(apis.map((api) => access.reachableScopes(api, clientId)))).flat());
   const refused = requested.find((scope) => !reachable.has(scope));
-  if (refused !== undefined) throw new errors.InvalidScope('requested scope is not allowed for this client', refused);
+  if (refused !== undefined) throw scopeRefusalError({ error: 'invalid_scope', reason: 'not_allowed', scope: refused }, 'resource');
 }
 
 /** For `defaultResource`: refuses the request's unknown scopes, or returns having done nothing. */

@@ -1,35 +1,3 @@
-// Signs RFC 9068 access tokens with the key the provider in force signs with: the active ES256
-// key of the key ring's current phase (keys/key-schedule.ts puts it first among the ES256 keys,
-// which is the one oidc-provider's keystore selects). The private key is imported once per phase.
-import { CompactSign, importJWK, type CryptoKey } from 'jose';
-import type { KeyRing } from '../../keys/key-ring.js';
-import type { KeyPhase } from '../../keys/key-schedule.js';
-import { accessTokenSigningAlg } from '../config/resource-indicators.js';
-
-export type SignAccessToken = (claims: Record<string, unknown>) => Promise<string>;
-
-interface PhaseSigner {
-  kid: string;
-  key: Promise<CryptoKey | Uint8Array>;
-}
-
-export function createAccessTokenSigner(keyRing: KeyRing): SignAccessToken {
-  const signers = new WeakMap<KeyPhase, PhaseSigner>();
-  const signerOf = (phase: KeyPhase): PhaseSigner => {
-    let signer = signers.get(phase);
-    if (!signer) {
-      const kid = phase.signers[accessTokenSigningAlg];
-      const jwk = phase.providerKeys.find((key) => key.kid === kid);
-      if (!jwk) throw new Error(`the active ${accessTokenSigningAlg} key ${kid} is missing from the key phase`);
-      signer = { kid, key: importJWK(jwk, accessTokenSigningAlg) };
-      signers.set(phase, signer);
-    }
-    return signer;
-  };
-  return async function signAccessToken(claims) {
-    const { kid, key } = signerOf(keyRing.current());
-    return new CompactSign(Buffer.from(JSON.stringify(claims)))
-      .setProtectedHeader({ alg: accessTokenSigningAlg, typ: 'at+jwt', kid })
-      .sign(await key);
-  };
-}
+// Moved to the token core (src/tokens/access-token-signer.ts). Kept only until app.ts imports it
+// from there (issue #16 item 1); delete then.
+export { createAccessTokenSigner, type SignAccessToken } from '../../tokens/access-token-signer.js';

@@ -5,7 +5,7 @@
 // this path is not certain about go to the library as they came (client-credentials.ts says why).
 import type { Context, Middleware } from 'koa';
 import { introspectJwt, type JwtEndpointDeps } from '../../revocation/jwt-endpoints.js';
-import { looksLikeJwt } from '../../revocation/access-tokens.js';
+import { looksLikeJwt } from '../../tokens/format.js';
 import { clientAuthenticationParameters, presentedCredentials, verifyClient, type ClientAuthenticationDeps } from './client-authentication.js';
 import { createFastPath, type FastPathCounter } from './fast-path.js';
 import { onlyUnderstood, type Form } from './token-form.js';

@@ -1,18 +1,17 @@
 // The token-exchange fast path (RFC 8693): a service trading a JWT for a JWT addressed to the
 // next API, the request on every hop of a call chain, is answered here, in front of
-// oidc-provider. The policy is the one the library-side grant applies (grants/token-exchange.ts
-// `decideTokenExchange`), asked while the caller's credentials are verified and before its
-// assertion is spent; the token is the one the library would sign (claims of
-// lib/models/formats/jwt.js with the grant's `exchangedTokenClaims` first: `iat_ms`, `act`,
-// `exchanged_from`, `gid`), and the
-// audit record and response are the same functions'. A refusal, an opaque subject, actor or
+// oidc-provider. Transport only: the decision is the token core's, the one the library-side
+// grant asks (tokens/token-exchange.ts `decideTokenExchange`), asked while the caller's
+// credentials are verified and before its assertion is spent; the token is the one the library
+// would sign (tokens/claims.ts, with `exchangedTokenClaims` first: `iat_ms`, `act`,
+// `exchanged_from`, `gid`), and the audit record and response are the same functions'. A refusal, an opaque subject, actor or
 // target, a pairwise client or anything else unusual goes to the library as it came, which
 // decides it from scratch (and records a refusal in the audit trail).
 import type { Context } from 'koa';
 import { errors } from 'oidc-provider';
 import type { Counter } from 'prom-client';
 import type { Audit } from '../../audit/audit.js';
-import { looksLikeJwt } from '../../revocation/access-tokens.js';
+import { looksLikeJwt } from '../../tokens/format.js';
 import {
   decideTokenExchange,
   exchangedTokenClaims,
@@ -21,13 +20,14 @@ import {
   tokenExchangeGrantType,
   tokenExchangeParameters,
   type TokenExchangeDeps,
-} from '../grants/token-exchange.js';
+} from '../../tokens/token-exchange.js';
+import type { SignAccessToken } from '../../tokens/access-token-signer.js';
+import { issuedTokenCounter } from '../../tokens/issued-tokens.js';
+import { newTokenId } from '../../tokens/token-ids.js';
 import { servingProvider } from '../serving-provider.js';
-import type { SignAccessToken } from './access-token-signer.js';
 import { clientAuthenticationParameters, presentedCredentials, verifyClient, type ClientAuthenticationDeps } from './client-authentication.js';
 import type { FastAnswer } from './fast-path.js';
 import { onlyUnderstood, type Form } from './token-form.js';
-import { newTokenId } from './token-ids.js';
 
 export interface TokenExchangeFastPathDeps extends ClientAuthenticationDeps {
   issuer: string;
@@ -46,7 +46,7 @@ function declineRefusals(error: unknown): undefined {
 }
 
 export function createTokenExchangeGrant(deps: TokenExchangeFastPathDeps): FastAnswer {
-  const issued = deps.tokensIssued.labels({ grant_type: tokenExchangeGrantType });
+  const countIssued = issuedTokenCounter(deps.tokensIssued);
 
   return async function tokenExchangeGrant(ctx: Context, form: Form): Promise<boolean> {
     // As on the library path: the issue time is taken before the subject token is checked.
@@ -74,15 +74,15 @@ export function createTokenExchangeGrant(deps: TokenExchangeFastPathDeps): FastA
     const [committed, accessToken] = await Promise.all([
       verified.commit(),
       deps.signAccessToken({
-        ...exchangedTokenClaims(decision, issuedAt),
+        extra: exchangedTokenClaims(decision, issuedAt),
         jti: newTokenId(),
         sub: decision.subject.sub,
         iat,
-        exp: iat + decision.lifetime,
+        lifetime: decision.lifetime,
         scope: decision.scope,
-        client_id: client.clientId,
-        iss: deps.issuer,
-        aud: decision.api.identifier,
+        clientId: client.clientId,
+        issuer: deps.issuer,
+        audience: decision.api.identifier,
       }),
     ]);
     if (!committed) return false;
@@ -91,7 +91,7 @@ export function createTokenExchangeGrant(deps: TokenExchangeFastPathDeps): FastA
     await recordExchange(deps.audit, client.clientId, decision);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = exchangeResponse(accessToken, decision);
-    issued.inc();
+    countIssued(tokenExchangeGrantType);
     return true;
   };
 }

@@ -1,202 +1,24 @@
-// RFC 8693 token exchange, with the policy of DESIGN.md "Token exchange":
-// - the caller (already authenticated, holding this grant type) trades only tokens addressed
-//   to an API it acts for;
-// - the result is for one target API the caller may reach, with scopes inside both the caller's
-//   `scope` metadata and the target's scopes;
-// - the subject stays `sub`; the caller becomes the newest actor, earlier actors nest (§4.1);
-// - the result lives no longer than the target's TTL nor than the subject token;
-// - the result carries its lineage (`exchanged_from`: the subject token and the tokens that one
-//   was exchanged from, with their clients) and the subject's grant (`gid`), so revoking any
-//   token up the chain, its client, its user or the grant revokes it (issue #14), JWT or opaque.
+// The library-side RFC 8693 token-exchange grant: the token core decides
+// (tokens/token-exchange.ts `decideTokenExchange`, the same decision the fast path asks), this
+// handler records a refusal in the audit trail and lets the library issue what was decided.
 import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import type { Audit } from '../../audit/audit.js';
-import type { Catalog } from '../../catalog/catalog.js';
-import type { ResourceRecord } from '../../stores/resources.js';
-import type { ResourceAccess } from '../resource-access.js';
-import { accessTokenSigningAlg } from '../config/resource-indicators.js';
+import { resourceServerFormat } from '../../tokens/format.js';
+import {
+  decideTokenExchange,
+  exchangedTokenClaims,
+  exchangeResponse,
+  recordExchange,
+  tokenExchangeGrantType,
+  tokenExchangeParameters,
+  type ExchangeDecision,
+  type Params,
+  type TokenExchangeDeps,
+} from '../../tokens/token-exchange.js';
 import { setDelegationClaims } from '../config/extra-token-claims.js';
-import { exchangedFromClaim, exchangedFromValue, issuedAtMsClaim, type ExchangedFromEntry } from '../../revocation/token-claims.js';
-import { splitScope } from '../scopes.js';
-import { addActor, chainDepth, chainOf, type ActClaim } from './delegation.js';
-import { readPresentedToken, refused, tokenTypes, type PresentedToken, type PresentedTokenDeps } from './presented-token.js';
 
-export const tokenExchangeGrantType = 'urn:ietf:params:oauth:grant-type:token-exchange';
-
-/** The parameters of an exchange request (RFC 8693 §2.1). */
-export const tokenExchangeParameters = [
-  'subject_token',
-  'subject_token_type',
-  'actor_token',
-  'actor_token_type',
-  'requested_token_type',
-  'audience',
-  'resource',
-  'scope',
-];
-
-export interface TokenExchangeDeps extends PresentedTokenDeps {
-  catalog: Catalog;
-  access: ResourceAccess;
-  audit: Audit;
-  maxChainDepth: number;
-}
-
-export type Params = Record<string, string | string[] | undefined>;
-
-function single(params: Params, name: string): string | undefined {
-  const value = params[name];
-  if (Array.isArray(value)) throw new errors.InvalidRequest(`${name} must be given once`);
-  return value === '' ? undefined : value;
-}
-
-function list(params: Params, name: string): string[] {
-  const value = params[name];
-  return value === undefined ? [] : Array.isArray(value) ? value : [value];
-}
-
-function required(params: Params, name: string): string {
-  const value = single(params, name);
-  if (!value) throw new errors.InvalidRequest(`missing required parameter '${name}'`);
-  return value;
-}
-
-/**
- * RFC 8693 §2.1: `resource` and `audience` both name the target; we issue for exactly one API
- * of the table (never one of our built-in APIs: the admin API or the revocation feed).
- */
-async function resolveTarget(catalog: Catalog, params: Params): Promise<ResourceRecord> {
-  const targets = new Set([...list(params, 'resource'), ...list(params, 'audience')]);
-  if (targets.size === 0) throw new errors.InvalidRequest('resource or audience is required');
-  if (targets.size > 1) throw new errors.InvalidTarget('exactly one target API may be requested');
-  const [identifier] = targets as Set<string>;
-  const api = await catalog.findResource(identifier!);
-  if (!api) throw new errors.InvalidTarget('unknown target API');
-  return api;
-}
-
-function grantedScopes(requested: string[], reachable: string[], api: ResourceRecord): string[] {
-  if (reachable.length === 0) throw new errors.InvalidTarget('the client may not request tokens for this API');
-  for (const scope of requested) {
-    if (!api.scopes.includes(scope)) throw new errors.InvalidScope('requested scope is not defined by the target API', scope);
-    if (!reachable.includes(scope)) throw new errors.InvalidScope('requested scope is not allowed for this client', scope);
-  }
-  return requested.length ? [...new Set(requested)] : reachable;
-}
-
-export interface ExchangeCaller {
-  clientId: string;
-  clientAuthMethod?: string | undefined;
-}
-
-/** What an allowed exchange issues: a token for `api` with `scope`, living `lifetime` seconds. */
-export interface ExchangeDecision {
-  api: ResourceRecord;
-  scope: string;
-  lifetime: number;
-  subject: PresentedToken;
-  act: ActClaim;
-  /** The result's `exchanged_from`: the subject token first, then its own lineage. */
-  exchangedFrom: ExchangedFromEntry[];
-}
-
-/**
- * The policy of an exchange requested by an authenticated `caller`: throws the OAuth error that
- * refuses it, or says what to issue. Reads only (tokens, revocation state, the catalog), so the
- * fast path (oidc/fast-path/token-exchange.ts) can ask before it commits to anything.
- */
-export async function decideTokenExchange(
-  deps: Omit<TokenExchangeDeps, 'audit'>,
-  caller: ExchangeCaller,
-  params: Params,
-  /** Told the subject once its token is read, so a later refusal can name it in the audit trail. */
-  onSubject: (sub: string) => void = () => {},
-): Promise<ExchangeDecision> {
-  // RFC 8693 §2.1 leaves client authentication to policy; ours requires it.
-  if (caller.clientAuthMethod === 'none') {
-    throw new errors.UnauthorizedClient('token exchange requires an authenticated client');
-  }
-  const requestedType = single(params, 'requested_token_type');
-  if (requestedType && requestedType !== tokenTypes.accessToken && requestedType !== tokenTypes.jwt) {
-    throw new errors.InvalidRequest(`requested_token_type must be ${tokenTypes.accessToken} or ${tokenTypes.jwt}`);
-  }
-  const subject = await readPresentedToken(deps, required(params, 'subject_token'), required(params, 'subject_token_type'), 'subject_token');
-  onSubject(subject.sub);
-
-  // A service may only trade tokens addressed to an API it acts for.
-  const addressedToCaller = await Promise.all(
-    subject.audiences.map(async (audience) => (await deps.catalog.findResource(audience))?.clientId === caller.clientId),
-  );
-  if (!addressedToCaller.includes(true)) {
-    throw refused('subject_token is not addressed to an API this client acts for');
-  }
-
-  const actorToken = single(params, 'actor_token');
-  const actorTokenType = single(params, 'actor_token_type');
-  if ((actorToken === undefined) !== (actorTokenType === undefined)) {
-    throw new errors.InvalidRequest('actor_token and actor_token_type go together');
-  }
-  let actor = caller.clientId;
-  if (actorToken) {
-    const presented = await readPresentedToken(deps, actorToken, actorTokenType!, 'actor_token');
-    const belongsToCaller = presented.clientId === caller.clientId && presented.sub === caller.clientId;
-    const allowedBySubject = subject.mayAct?.sub === presented.sub;
-    if (!belongsToCaller && !allowedBySubject) {
-      throw refused('actor_token belongs neither to the client nor to an actor the subject allows (may_act)');
-    }
-    actor = presented.sub;
-  }
-
-  const act = addActor(actor, subject.act);
-  const exchangedFrom = exchangedFromValue({ jti: subject.reference, clientId: subject.clientId }, subject.exchangedFrom);
-  if (chainDepth(act) > deps.maxChainDepth || exchangedFrom.length > deps.maxChainDepth) {
-    throw refused(`the delegation chain would be deeper than ${deps.maxChainDepth}`);
-  }
-
-  const api = await resolveTarget(deps.catalog, params);
-  const scopes = grantedScopes(splitScope(single(params, 'scope')), await deps.access.reachableScopes(api, caller.clientId), api);
-
-  const lifetime = Math.min(api.accessTokenTtl, subject.exp - Math.floor(Date.now() / 1000));
-  if (lifetime <= 0) throw refused('subject_token is expired');
-  return { api, scope: scopes.join(' '), lifetime, subject, act, exchangedFrom };
-}
-
-/**
- * The claims an exchanged token carries beyond RFC 9068's, the same from either path: its issue
- * time in ms (taken when the request arrived, before the subject token was checked, so a
- * revocation while it is decided reaches it), the delegation chain, the lineage, and the
- * subject's grant.
- */
-export function exchangedTokenClaims(decision: ExchangeDecision, issuedAt: number): Record<string, unknown> {
-  return {
-    [issuedAtMsClaim]: issuedAt,
-    act: decision.act,
-    [exchangedFromClaim]: decision.exchangedFrom,
-    ...(decision.subject.grantId ? { gid: decision.subject.grantId } : {}),
-  };
-}
-
-/** The audit record of a successful exchange (the same from either path). */
-export function recordExchange(audit: Audit, caller: string, decision: ExchangeDecision): Promise<void> {
-  return audit.record({
-    type: 'token_exchange',
-    outcome: 'success',
-    clientId: caller,
-    sub: decision.subject.sub,
-    details: { target: decision.api.identifier, scope: decision.scope, chain: chainOf(decision.act) },
-  });
-}
-
-/** The RFC 8693 §2.2.1 response. */
-export function exchangeResponse(accessToken: string, decision: ExchangeDecision): Record<string, unknown> {
-  return {
-    access_token: accessToken,
-    issued_token_type: tokenTypes.accessToken,
-    token_type: 'Bearer',
-    expires_in: decision.lifetime,
-    scope: decision.scope,
-  };
-}
+/** Kept for app.ts until it imports the grant type from tokens/token-exchange.ts. */
+export { tokenExchangeGrantType };
 
 export function registerTokenExchange(provider: Provider, deps: TokenExchangeDeps): void {
   async function exchangeToken(ctx: KoaContextWithOIDC): Promise<void> {
@@ -243,8 +65,7 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
       audience: api.identifier,
       scope: api.scopes.join(' '),
       accessTokenTTL: lifetime,
-      accessTokenFormat: api.accessTokenFormat,
-      ...(api.accessTokenFormat === 'jwt' ? { jwt: { sign: { alg: accessTokenSigningAlg } } } : {}),
+      ...resourceServerFormat(api),
     });
     setDelegationClaims(token, exchangedTokenClaims(decision, issuedAt));
     ctx.oidc.entity('AccessToken', token);

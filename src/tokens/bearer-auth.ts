@@ -4,11 +4,12 @@
 // and scope, or from a client that no longer holds the scope, is 403 insufficient_scope.
 import type { Context, Next } from 'koa';
 import type { Catalog } from '../catalog/catalog.js';
-import { HttpError } from './errors.js';
-import { splitScope } from '../oidc/scopes.js';
-import { tokenIdentity, type VerifyAccessToken } from '../revocation/access-tokens.js';
+import { HttpError } from '../http/errors.js';
+import { splitScope } from './scopes.js';
+import type { VerifyAccessToken } from './access-token-verifier.js';
+import { tokenIdentity } from './claims.js';
 import type { RevocationStore } from '../stores/revocations/types.js';
-import type { ResourceAccess } from '../oidc/resource-access.js';
+import type { ResourceAccess } from './resource-access.js';
 
 export interface CallerIdentity {
   clientId: string;

@@ -7,7 +7,7 @@
 // and these claims". Expiry is checked on every hit, and revocation is never remembered here:
 // callers consult the revocation store on every use (RFC 7009 §2, RFC 7662 §2.2).
 // One memo belongs to one published key set; when a key leaves the JWKS the memo goes with it.
-import type { AccessTokenClaims } from './access-tokens.js';
+import type { AccessTokenClaims } from './claims.js';
 
 export class VerifiedTokens {
   readonly #entries = new Map<string, AccessTokenClaims>();

@@ -3,11 +3,13 @@
 // opaque tokens are looked up. Anything else is invalid_grant.
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
-import { looksLikeJwt, tokenIdentity, type VerifyAccessToken } from '../../revocation/access-tokens.js';
-import type { ExchangeAncestor, RevocationStore } from '../../stores/revocations/types.js';
-import { exchangedFromClaim, readExchangedFrom } from '../../revocation/token-claims.js';
-import { opaqueTokenReference } from '../../revocation/opaque-token-reference.js';
-import { splitScope } from '../scopes.js';
+import type { VerifyAccessToken } from './access-token-verifier.js';
+import { tokenIdentity } from './claims.js';
+import { looksLikeJwt } from './format.js';
+import type { ExchangeAncestor, RevocationStore } from '../stores/revocations/types.js';
+import { exchangedFromClaim, readExchangedFrom } from '../revocation/token-claims.js';
+import { opaqueTokenReference } from '../revocation/opaque-token-reference.js';
+import { splitScope } from './scopes.js';
 import { isActClaim, type ActClaim } from './delegation.js';
 
 export const tokenTypes = {

@@ -1,0 +1,61 @@
+// The claim set of our JWT access tokens (RFC 9068 §2.2), built the way oidc-provider builds it
+// (lib/models/formats/jwt.js getValueAndPayload: the extra claims first, then `jti`, `sub`,
+// `iat`, `exp`, `scope`, `client_id`, `iss`, `aud`), so a token from a fast path and one from
+// the library carry the same claims in the same order; and what a verified token says about
+// itself to the revocation state.
+import type { JWTPayload } from 'jose';
+import { issuedAtMs, type TokenIdentity } from '../stores/revocations/types.js';
+import { exchangedFromClaim, issuedAtMsClaim, readExchangedFrom } from '../revocation/token-claims.js';
+
+export interface AccessTokenClaims extends JWTPayload {
+  jti: string;
+  iat: number;
+  exp: number;
+  client_id?: string;
+  scope?: string;
+  /** The issue time in ms (revocation/token-claims.ts); absent on tokens issued before it existed. */
+  iat_ms?: number;
+  exchanged_from?: unknown;
+}
+
+export interface AccessTokenContent {
+  /** Our private claims (revocation/token-claims.ts, `act`, `gid`): first, as the library puts its `extraTokenClaims`. */
+  extra: Record<string, unknown>;
+  jti: string;
+  sub: string;
+  /** NumericDate (RFC 7519 §2) of issue. */
+  iat: number;
+  /** Seconds the token lives: `exp` = `iat` + lifetime. */
+  lifetime: number;
+  scope: string;
+  clientId: string;
+  issuer: string;
+  audience: string;
+}
+
+export function accessTokenClaims(token: AccessTokenContent): Record<string, unknown> {
+  return {
+    ...token.extra,
+    jti: token.jti,
+    sub: token.sub,
+    iat: token.iat,
+    exp: token.iat + token.lifetime,
+    // The library leaves out an empty scope (`scope || undefined`); JSON drops undefined.
+    scope: token.scope || undefined,
+    client_id: token.clientId,
+    iss: token.issuer,
+    aud: token.audience,
+  };
+}
+
+/** What the revocation state is keyed by, for a verified token (stores/revocations/types.ts). */
+export function tokenIdentity(claims: AccessTokenClaims): TokenIdentity {
+  return {
+    jti: claims.jti,
+    issuedAt: issuedAtMs(claims.iat, claims[issuedAtMsClaim]),
+    sub: claims.sub,
+    clientId: claims.client_id,
+    grantId: typeof claims.gid === 'string' ? claims.gid : undefined,
+    exchangedFrom: readExchangedFrom(claims[exchangedFromClaim]) ?? [],
+  };
+}

@@ -1,0 +1,27 @@
+// The format of our access tokens, for every path that signs or checks one: RFC 9068 JWTs
+// (`typ: at+jwt`, §2.1) signed with ES256 (DESIGN.md "Protocol surface": ES256 preferred for
+// access tokens), or opaque tokens for an API that asks for them (`access_token_format`).
+import type { ResourceServer } from 'oidc-provider';
+import type { ResourceRecord } from '../stores/resources.js';
+
+export const accessTokenSigningAlg = 'ES256' as const;
+
+/** RFC 9068 §2.1: the `typ` header of a JWT access token. */
+export const accessTokenType = 'at+jwt';
+
+/** True when the string looks like a JWS at all (three base64url parts, RFC 7515 §7.1). */
+export function looksLikeJwt(token: string): boolean {
+  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
+}
+
+/**
+ * How oidc-provider is told to format a token for `api` (the format members of its
+ * ResourceServer info, lib/models/formats/jwt.js getResourceServerConfig): a JWT signed with our
+ * access-token algorithm, or opaque.
+ */
+export function resourceServerFormat(api: Pick<ResourceRecord, 'accessTokenFormat'>): Pick<ResourceServer, 'accessTokenFormat' | 'jwt'> {
+  return {
+    accessTokenFormat: api.accessTokenFormat,
+    ...(api.accessTokenFormat === 'jwt' ? { jwt: { sign: { alg: accessTokenSigningAlg } } } : {}),
+  };
+}
