@@ -192,10 +192,10 @@ export function createClientRoutes(deps: ClientRoutesDeps): Router {
     // API scope taken away lives on in them until they expire. What changes at once:
     // - the tokens the client holds as itself (client credentials) are revoked: it asks again
     //   and gets its current scope. These are the tokens of a service acting on its own
-    //   authority, an admin client's among them (http/bearer-auth.ts also checks the current
+    //   authority, an admin client's among them (tokens/bearer-auth.ts also checks the current
     //   scope on every admin call, whatever the revocation state says);
     // - a user's refresh token and codes keep working, but can no longer yield the scope: the
-    //   token endpoint grants only scopes the client holds now (oidc/resource-access.ts);
+    //   token endpoint grants only scopes the client holds now (tokens/resource-access.ts);
     // - user-delegated access tokens already issued with the scope live out their API's TTL
     //   (minutes), as any RFC 9068 token checked offline does. Revoking every token of the
     //   client (kind 'client') instead would sign every user of the app out: that is what

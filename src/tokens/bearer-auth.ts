@@ -71,7 +71,7 @@ export function createBearerAuth(deps: BearerAuthDeps, api: { realm: string; aud
       throw insufficientScope(realm, scope, `the access token lacks the ${scope} scope`);
     }
     // The scope in the token is what the client held when it asked; what it may do now is what
-    // the token endpoint would grant it now (oidc/resource-access.ts, from the catalog, which
+    // the token endpoint would grant it now (tokens/resource-access.ts, from the catalog, which
     // every instance refreshes when a client changes), as introspection asks the client's
     // current metadata. So a demotion counts within a second even for a token that escaped
     // revocation. 403: the token is genuine, the privilege is gone.
