@@ -1,5 +1,7 @@
-// The one place that changes oidc-provider behaviour below its public configuration.
-// Keep it small; each patch names the upstream code it replaces.
+// The one place that changes oidc-provider behaviour below its public configuration, and the only
+// module that imports `oidc-provider/lib/*`. Keep it small; each patch names the upstream code it
+// replaces and stops the start, naming itself and the installed version, when it cannot apply.
+import { createRequire } from 'node:module';
 import querystring from 'node:querystring';
 import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC, type ResponseType } from 'oidc-provider';
@@ -16,15 +18,25 @@ import { consumeAssertionJti, takeIssuedAtMs, unknownIssueTimeMs, type Assertion
 import type { EphemeralStore } from '../stores/ephemeral/types.js';
 import type { Catalog } from '../catalog/catalog.js';
 
-interface PatchableClient {
-  prototype: {
-    compareClientSecret(this: { clientSecret?: string }, presented: string): boolean;
-    includeSid(): boolean;
-  };
+/**
+ * The oidc-provider release these patches were written against and tested with
+ * (test/unit/oidc-provider-version.test.ts fails when another is installed; package.json pins the
+ * minor version). Review every patch below before changing it.
+ */
+export const patchedLibraryVersion = '9.13.3';
+
+/** The oidc-provider release installed (its package.json; the package has no exports map). */
+export const installedLibraryVersion: string = (createRequire(import.meta.url)('oidc-provider/package.json') as { version: string }).version;
+
+/** Stops the start: running on without a patch would silently change answers. */
+function patchCannotApply(patch: string, what: string): never {
+  throw new Error(
+    `oidc-provider changed: ${what} (patch ${patch} in src/oidc/internals.ts, written for oidc-provider ${patchedLibraryVersion}, installed ${installedLibraryVersion}); review the patch before upgrading`,
+  );
 }
 
-interface PatchableReplayDetection {
-  unique(iss: string, jti: string, exp: number): Promise<boolean>;
+function requireMethod(patch: string, owner: object, name: string, where: string): void {
+  if (typeof (owner as Record<string, unknown>)[name] !== 'function') patchCannotApply(patch, `${where} has no ${name}()`);
 }
 
 /**
@@ -33,7 +45,8 @@ interface PatchableReplayDetection {
  * Replaces lib/models/client.js `compareClientSecret` (constantEquals of the plain secret).
  */
 function compareSecretsAsDigests(provider: Provider): void {
-  const Client = (provider as unknown as { Client: PatchableClient }).Client;
+  const { Client } = provider;
+  requireMethod('compareSecretsAsDigests', Client.prototype, 'compareClientSecret', 'lib/models/client.js Client.prototype');
   Client.prototype.compareClientSecret = function compareDigest(presented) {
     return clientSecretMatches(presented, this.clientSecret);
   };
@@ -48,7 +61,8 @@ function compareSecretsAsDigests(provider: Provider): void {
  * caller gets the bound from `exp` (lib/shared/jwt_client_auth.js passes exp + clockTolerance).
  */
 function makeReplayDetectionAtomic(provider: Provider, store: EphemeralStore, times: AssertionTimes): void {
-  const ReplayDetection = (provider as unknown as { ReplayDetection: PatchableReplayDetection }).ReplayDetection;
+  const { ReplayDetection } = provider;
+  requireMethod('makeReplayDetectionAtomic', ReplayDetection, 'unique', 'lib/models/replay_detection.js ReplayDetection');
   ReplayDetection.unique = async (iss, jti, exp) => {
     const issuedAtMs = takeIssuedAtMs(iss, jti) ?? unknownIssueTimeMs(exp, times);
     return (await consumeAssertionJti(store, iss, jti, exp, issuedAtMs)) === 'consumed';
@@ -61,12 +75,9 @@ function makeReplayDetectionAtomic(provider: Provider, store: EphemeralStore, ti
  * registered for back-channel logout: lib/models/client.js `includeSid`.
  */
 function alwaysIncludeSid(provider: Provider): void {
-  const Client = (provider as unknown as { Client: PatchableClient }).Client;
+  const { Client } = provider;
+  requireMethod('alwaysIncludeSid', Client.prototype, 'includeSid', 'lib/models/client.js Client.prototype');
   Client.prototype.includeSid = () => true;
-}
-
-interface PatchableClientClass {
-  find(id: unknown): Promise<unknown>;
 }
 
 /**
@@ -78,9 +89,11 @@ interface PatchableClientClass {
  * "changed?" for free. Wraps lib/models/client.js `Client.find`.
  */
 function memoiseClientsByCatalogRecord(provider: Provider, catalog: Catalog): void {
-  const Client = (provider as unknown as { Client: PatchableClientClass }).Client;
+  const { Client } = provider;
+  requireMethod('memoiseClientsByCatalogRecord', Client, 'find', 'lib/models/client.js Client');
   const find = Client.find.bind(Client);
-  const clients = new WeakMap<object, unknown>();
+  type FoundClient = Awaited<ReturnType<typeof find>>;
+  const clients = new WeakMap<object, FoundClient>();
   Client.find = async (id) => {
     if (typeof id !== 'string' || id === '') return find(id);
     const record = await catalog.findClient(id);
@@ -111,16 +124,24 @@ interface PatchableClientKeyStore {
  * Replaces lib/models/client.js ClientKeyStore `fresh` (and wraps `refresh`, `selectForVerify`).
  */
 function refetchClientJwksOnUnknownKey(provider: Provider, minRefetchSeconds: number): void {
-  const Client = (provider as unknown as { Client: new (metadata: Record<string, unknown>) => { asymmetricKeyStore: object } }).Client;
+  const patch = 'refetchClientJwksOnUnknownKey';
+  // The key store class is not exported: reach its prototype through a client's instance.
+  const Client = provider.Client as unknown as new (metadata: Record<string, unknown>) => { asymmetricKeyStore?: unknown };
+  const jwksUri = 'https://jwks.invalid/jwks';
   const probe = new Client({
     client_id: 'portcullis-jwks-probe',
     token_endpoint_auth_method: 'private_key_jwt',
-    jwks_uri: 'https://jwks.invalid/jwks',
+    jwks_uri: jwksUri,
     grant_types: ['client_credentials'],
     response_types: [],
     redirect_uris: [],
   });
-  const prototype = Object.getPrototypeOf(probe.asymmetricKeyStore) as PatchableClientKeyStore;
+  const store = probe.asymmetricKeyStore;
+  if (typeof store !== 'object' || store === null || (store as PatchableClientKeyStore).jwksUri !== jwksUri) {
+    patchCannotApply(patch, 'lib/models/client.js Client#asymmetricKeyStore is not a ClientKeyStore with the jwksUri of its client');
+  }
+  const prototype = Object.getPrototypeOf(store) as PatchableClientKeyStore;
+  for (const name of ['fresh', 'refresh', 'selectForVerify'] as const) requireMethod(patch, prototype, name, 'lib/models/client.js ClientKeyStore.prototype');
   const lastAttempt = new WeakMap<object, number>();
   const now = () => Math.floor(Date.now() / 1000);
   const originalRefresh = prototype.refresh;
@@ -165,14 +186,12 @@ type Middleware = (ctx: KoaContextWithOIDC, next: () => Promise<unknown>) => unk
  * Puts `replacement` in the slot of `original` in one of the library's action arrays. Once per
  * process and before any Provider is constructed (construction copies these arrays); a later
  * call finds the replacement already there. A slot that is missing (the library changed) stops
- * the start: running on without the patch would silently change answers.
+ * the start.
  */
 function replaceMiddleware(actions: Middleware[], original: Middleware | undefined, replacement: Middleware, where: string): void {
   if (actions.includes(replacement)) return;
   const index = original === undefined ? -1 : actions.indexOf(original);
-  if (index === -1) {
-    throw new Error(`oidc-provider changed: ${where} is not where src/oidc/internals.ts expects it; review the patch before upgrading`);
-  }
+  if (index === -1) patchCannotApply(replacement.name, `${where} is not where src/oidc/internals.ts expects it`);
   actions[index] = replacement;
 }
 
@@ -212,7 +231,9 @@ export function handleStructuredTokens(provider: Provider, handlers: StructuredT
 function parseBodyReadEarly(ctx: KoaContextWithOIDC, next: () => Promise<unknown>): unknown {
   const body = takeBodyReadEarly(ctx.req);
   if (body === undefined) return parseUrlencodedBody(ctx, next);
-  (ctx.oidc as unknown as { body: unknown }).body = querystring.parse(body);
+  // The library's types make `body` read-only; its body parser, which this one stands in for, sets it.
+  const oidc: { body?: unknown } = ctx.oidc;
+  oidc.body = querystring.parse(body);
   return next();
 }
 
@@ -279,6 +300,22 @@ export function prepareUnauthorizedClientAnswer(): void {
   replaceMiddleware(tokenActions, allowedGrantTypeCheck, registeredGrantTypeCheck, 'lib/actions/token.js allowedGrantTypeCheck');
   for (const endpoint of ['authorization', 'pushed_authorization_request'] as const) {
     const where = `lib/actions/authorization/index.js ${endpoint} checkResponseType`;
-    replaceMiddleware(getAuthorizationStack(endpoint), checkResponseType, registeredResponseTypeCheck, where);
+    const stack = getAuthorizationStack(endpoint);
+    // A patch of a stack the library rebuilds per call would be lost.
+    if (getAuthorizationStack(endpoint) !== stack) patchCannotApply('registeredResponseTypeCheck', `${where}: the stack is no longer cached`);
+    replaceMiddleware(stack, checkResponseType, registeredResponseTypeCheck, where);
   }
 }
+
+/** Every patch of the library's middleware stacks: once per process, before any Provider is constructed. */
+export function prepareLibraryStacks(): void {
+  prepareStructuredTokenEndpoints();
+  prepareFastPathBodies();
+  prepareUnauthorizedClientAnswer();
+}
+
+/** The library's action arrays the patches above change, for test/unit/provider-internals.test.ts. */
+export const patchedStacks = {
+  token: tokenActions,
+  authorization: (endpoint: 'authorization' | 'pushed_authorization_request') => getAuthorizationStack(endpoint),
+};

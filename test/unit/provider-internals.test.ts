@@ -3,13 +3,21 @@
 // library does), and preparing twice (a second Provider in one process) must leave one patch.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import getAuthorizationStack from 'oidc-provider/lib/actions/authorization/index.js';
-import tokenActions from 'oidc-provider/lib/actions/token.js';
+import type Provider from 'oidc-provider';
 import {
+  applyProviderPatches,
+  installedLibraryVersion,
+  patchedLibraryVersion,
+  patchedStacks,
   prepareFastPathBodies,
   prepareStructuredTokenEndpoints,
   prepareUnauthorizedClientAnswer,
 } from '../../src/oidc/internals.js';
+import type { Catalog } from '../../src/catalog/catalog.js';
+import type { EphemeralStore } from '../../src/stores/ephemeral/types.js';
+
+const tokenActions = patchedStacks.token;
+const getAuthorizationStack = patchedStacks.authorization;
 
 type Middleware = (typeof tokenActions)[number];
 
@@ -65,5 +73,27 @@ describe('oidc-provider internals patches', () => {
     });
     // Put back, everything prepares again.
     prepareAll();
+  });
+
+  it('a patch that cannot apply names itself and the installed and expected library versions', () => {
+    prepareAll();
+    const grantCheck = tokenActions.findIndex((middleware) => middleware.name === 'registeredGrantTypeCheck');
+    withSlotReplaced(tokenActions, grantCheck, () => {
+      assert.throws(prepareUnauthorizedClientAnswer, (error: Error) => {
+        assert.ok(error.message.includes('patch registeredGrantTypeCheck in src/oidc/internals.ts'), error.message);
+        assert.ok(error.message.includes(`written for oidc-provider ${patchedLibraryVersion}, installed ${installedLibraryVersion}`), error.message);
+        return true;
+      });
+    });
+  });
+
+  it('regression: a model patch whose method is gone stops the start instead of being skipped', () => {
+    const deps = { store: {} as EphemeralStore, catalog: {} as Catalog };
+    const options = { jwksMinRefetchSeconds: 10, assertionTimes: { maxLifetime: 60, clockTolerance: 5 } };
+    const changedLibrary = { Client: class {}, ReplayDetection: {} } as unknown as Provider;
+    assert.throws(
+      () => applyProviderPatches(changedLibrary, deps, options),
+      /oidc-provider changed: lib\/models\/client\.js Client has no find\(\) \(patch memoiseClientsByCatalogRecord in src\/oidc\/internals\.ts/,
+    );
   });
 });
