@@ -1,6 +1,5 @@
 // The only `new Provider()`. Configuration is assembled from the modules in ./config, one
 // concern each; unsafe library defaults are overridden there (OIDC-PROVIDER-NOTES.md).
-import type { EventEmitter } from 'node:events';
 import type { Middleware } from 'koa';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { createClientAssertionCheck } from './config/client-assertions.js';
@@ -62,8 +61,9 @@ export interface ProviderDeps {
 /** Seconds of clock skew tolerated between us and clients (the library's default is 15). */
 export const clockTolerance = 5;
 
-function allowPrivateAddresses(url: string | URL, options: RequestInit & { dispatcher?: unknown }): Promise<Response> {
-  const { dispatcher: _ssrfGuard, ...rest } = options;
+/** The library's fetch without its SSRF guard (the undici `dispatcher` it passes in the options). */
+function allowPrivateAddresses(url: string | URL | Request, options?: RequestInit & { dispatcher?: unknown }): Promise<Response> {
+  const { dispatcher: _ssrfGuard, ...rest } = options ?? {};
   return globalThis.fetch(url, rest);
 }
 
@@ -117,7 +117,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     // Browser (CORS) calls with a client: only public clients (SPAs) and userinfo, and only from
     // an origin of one of the client's redirect URIs; confidential clients call from servers.
-    clientBasedCORS(ctx: KoaContextWithOIDC, origin: string, client: { redirectUris?: string[]; clientAuthMethod?: string }) {
+    clientBasedCORS(ctx, origin, client) {
       if (origin === 'null') return false;
       if (ctx.oidc.route !== 'userinfo' && client.clientAuthMethod !== 'none') return false;
       return (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin);
@@ -132,7 +132,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       ctx.set('Cache-Control', 'no-store');
       ctx.body = views.render('error', { error: out.error, description: out.error_description });
     },
-  } as unknown as Configuration;
+  } satisfies Configuration;
 
   prepareStructuredTokenEndpoints();
   prepareFastPathBodies();
@@ -146,7 +146,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.maxIpsCount = config.trustProxy ? config.trustProxyHops : 0;
   // Koa's default error handler prints to stderr; ours logs JSON and never echoes internals.
   provider.silent = true;
-  (provider as unknown as EventEmitter).on('error', (error: unknown) => deps.log.error({ err: error }, 'koa error'));
+  provider.on('error', (error) => deps.log.error({ err: error }, 'koa error'));
   // First, so it wraps everything below, the library's routes included.
   provider.use(deps.frontDoor as Parameters<Provider['use']>[0]);
   applyProviderPatches(

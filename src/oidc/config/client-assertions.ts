@@ -43,6 +43,9 @@ export interface ClientAssertionCheck {
 
 const keyReferenceHeaders = ['jku', 'x5u', 'jwk', 'x5c'];
 
+/** The header's `alg` is any string until checked against these. */
+const allowedAssertionAlgs: readonly string[] = enabledJWA.clientAuthSigningAlgValues;
+
 /** Every failure that depends on the client, worded so it fits an unknown client too. */
 export const assertionNotVerifiedByClientKeys =
   'the client_assertion signature does not verify with the keys (and alg) registered for the private_key_jwt client named by sub';
@@ -58,7 +61,7 @@ export const assertionJtiReused =
 function headerProblems(header: Claims): string[] {
   const problems: string[] = [];
   const alg = header.alg;
-  if (typeof alg !== 'string' || !enabledJWA.clientAuthSigningAlgValues.includes(alg)) {
+  if (typeof alg !== 'string' || !allowedAssertionAlgs.includes(alg)) {
     const named = typeof alg === 'string' && /^[A-Za-z0-9_-]{1,16}$/.test(alg) ? `alg ${alg}` : 'this alg';
     problems.push(`${named} is not allowed; use one of ${enabledJWA.clientAuthSigningAlgValues.join(', ')}`);
   }

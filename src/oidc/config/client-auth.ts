@@ -2,9 +2,11 @@
 // us to sign. No HMAC (client secrets exist only as digests, and symmetric algorithms invite
 // key confusion, RFC 8725 §2.1/§3.1) and never the `none` algorithm. (The `none` client
 // authentication method is for public clients, which must use PKCE.)
-export const clientAuthMethods = ['private_key_jwt', 'client_secret_basic', 'client_secret_post', 'none'];
+import type { AsymmetricSigningAlgorithm, ClientAuthMethod, Configuration } from 'oidc-provider';
 
-const asymmetric = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'Ed25519', 'EdDSA'];
+export const clientAuthMethods: ClientAuthMethod[] = ['private_key_jwt', 'client_secret_basic', 'client_secret_post', 'none'];
+
+const asymmetric: AsymmetricSigningAlgorithm[] = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'Ed25519', 'EdDSA'];
 
 export const enabledJWA = {
   clientAuthSigningAlgValues: asymmetric,
@@ -14,4 +16,4 @@ export const enabledJWA = {
   introspectionSigningAlgValues: ['RS256', 'ES256'],
   authorizationSigningAlgValues: ['RS256', 'ES256'],
   dPoPSigningAlgValues: ['ES256', 'PS256', 'Ed25519', 'EdDSA'],
-};
+} satisfies Configuration['enabledJWA'];

@@ -1,9 +1,10 @@
 // Which oidc-provider features are on, and the policies behind them. Each default the
 // library ships that is unsafe for production is set here explicitly (OIDC-PROVIDER-NOTES.md).
-import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { TokenAccessPolicy } from '../token-access-policy.js';
 import type { ResourceAccess } from '../resource-access.js';
 import { resourceIndicatorsConfig } from './resource-indicators.js';
+import type { logoutPages as createLogoutPages } from './logout-pages.js';
 
 type TokenLike = { clientId?: string | undefined; aud?: unknown; resourceServer?: { audience?: string } };
 
@@ -28,19 +29,24 @@ function revocationPolicy(policy: TokenAccessPolicy) {
 export function features(
   access: ResourceAccess,
   policy: TokenAccessPolicy,
-  logoutPages: { logoutSource: unknown; postLogoutSuccessSource: unknown },
+  logoutPages: ReturnType<typeof createLogoutPages>,
 ) {
+  const resourceIndicators = resourceIndicatorsConfig(access);
   return {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
     introspection: { enabled: true, allowedPolicy: introspectionPolicy(policy) },
     revocation: { enabled: true, allowedPolicy: revocationPolicy(policy) },
-    resourceIndicators: resourceIndicatorsConfig(access),
+    resourceIndicators: {
+      ...resourceIndicators,
+      // The library passes `oneOf` read-only; resource-indicators.ts takes a mutable array (and does not change it).
+      defaultResource: (ctx, client, oneOf) => resourceIndicators.defaultResource(ctx, client, oneOf && [...oneOf]),
+    },
     rpInitiatedLogout: { enabled: true, ...logoutPages },
     userinfo: { enabled: true },
     registration: { enabled: false },
     // Pushed authorization requests stay available (RFC 9126) but are not required.
     pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
     dPoP: { enabled: false },
-  };
+  } satisfies Configuration['features'];
 }

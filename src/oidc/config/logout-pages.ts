@@ -1,9 +1,11 @@
 // RP-initiated logout pages (OpenID Connect RP-Initiated Logout 1.0 §2, §3), rendered from
 // views/ like every other page: the confirmation form and the "signed out" page.
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { Views } from '../../http/views.js';
 
-export function logoutPages(views: Views) {
+type LogoutPages = Pick<NonNullable<NonNullable<Configuration['features']>['rpInitiatedLogout']>, 'logoutSource' | 'postLogoutSuccessSource'>;
+
+export function logoutPages(views: Views): Required<LogoutPages> {
   return {
     logoutSource(ctx: KoaContextWithOIDC, form: string) {
       const client = ctx.oidc.client;
