@@ -3,7 +3,7 @@
 // over the rate gets 429 with Retry-After and `slow_down` (RFC 8628 §3.5's word for it).
 import type { Context, Next } from 'koa';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { HttpError } from '../http/errors.js';
+import { tooManyRequests, type HttpError } from '../http/errors.js';
 import type { Throttles } from './throttles.js';
 
 const tokenPaths = new Set(['/token', '/token/introspection', '/token/revocation']);
@@ -22,8 +22,7 @@ function isTokenEndpoint(path: string): boolean {
 export type OnThrottled = (limit: string) => void;
 
 function slowDown(msBeforeNext: number): HttpError {
-  const retryAfter = Math.max(1, Math.ceil(msBeforeNext / 1000));
-  return new HttpError(429, 'slow_down', `too many requests; retry after ${retryAfter} s`, { 'Retry-After': String(retryAfter) });
+  return tooManyRequests(Math.max(1, Math.ceil(msBeforeNext / 1000)));
 }
 
 async function consumeOrThrow(limiter: RateLimiterAbstract | undefined, key: string, limit: string, onThrottled: OnThrottled): Promise<void> {
