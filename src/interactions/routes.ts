@@ -7,12 +7,11 @@ import type { Context, Next } from 'koa';
 import { errors as oidcErrors } from 'oidc-provider';
 import type { Catalog } from '../catalog/catalog.js';
 import { readFormBody } from '../http/form-body.js';
-import { HttpError } from '../http/errors.js';
+import { classifyError, HttpError, logClassified, renderErrorPage, storeUnavailable, type ClassifiedError } from '../http/errors.js';
 import type { Views } from '../http/views.js';
 import type { Logger } from '../log.js';
 import { grantConsent, type MissingConsent } from '../oidc/consent-memory.js';
 import type { Database } from '../stores/database.js';
-import { isStoreUnavailable } from '../stores/availability.js';
 import type Provider from 'oidc-provider';
 import { servingProvider } from '../oidc/serving-provider.js';
 import { authenticateUser } from './authenticate.js';
@@ -41,6 +40,17 @@ export interface InteractionDeps {
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 const genericLoginError = 'Invalid username or password.';
+const expiredLink = 'This sign-in link has expired or was already used. Go back to the application and try again.';
+
+/** What a person reads when signing in fails: the classified problem, in words about signing in. */
+function signInProblem(error: unknown, { kind, problem }: ClassifiedError): HttpError {
+  if (kind === 'outage') return storeUnavailable('Signing in is temporarily unavailable. Please try again in a moment.');
+  // The library's "no such interaction" (an expired or reused link, a missing cookie) by class.
+  if (error instanceof oidcErrors.SessionNotFound || error instanceof oidcErrors.InvalidRequest) {
+    return new HttpError(problem.status, problem.code, problem.description, problem.headers, expiredLink);
+  }
+  return problem;
+}
 
 function pageHeaders(ctx: Context): void {
   ctx.set('Cache-Control', 'no-store');
@@ -60,30 +70,10 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
     try {
       await next();
     } catch (error) {
-      if (isStoreUnavailable(error)) {
-        deps.log.warn({ err: (error as Error).message }, 'sign-in unavailable: a data store is unavailable');
-        pageHeaders(ctx);
-        ctx.status = 503;
-        ctx.set('Retry-After', '5');
-        ctx.body = views.render('error', {
-          error: 'temporarily_unavailable',
-          description: 'Signing in is temporarily unavailable. Please try again in a moment.',
-        });
-        return;
-      }
-      const known = error instanceof oidcErrors.OIDCProviderError || error instanceof HttpError;
-      if (!known) deps.log.error({ err: error }, 'interaction failed');
-      const status = known ? (error as { status: number }).status : 500;
-      const description =
-        error instanceof oidcErrors.SessionNotFound || error instanceof oidcErrors.InvalidRequest
-          ? 'This sign-in link has expired or was already used. Go back to the application and try again.'
-          : known
-            ? (error as { error_description?: string; description?: string }).error_description ??
-              (error as HttpError).description
-            : 'An unexpected error occurred.';
+      const classified = classifyError(error);
+      logClassified(deps.log, classified, error, { method: ctx.method, path: ctx.path });
       pageHeaders(ctx);
-      ctx.status = status;
-      ctx.body = views.render('error', { error: known ? (error as { error?: string; code?: string }).error ?? (error as HttpError).code : 'server_error', description });
+      renderErrorPage(ctx, views, signInProblem(error, classified));
     }
   });
 

@@ -19,6 +19,7 @@ import { errors as oidcErrors } from 'oidc-provider';
 import type Provider from 'oidc-provider';
 import type { Audit } from '../audit/audit.js';
 import type { Catalog } from '../catalog/catalog.js';
+import { HttpError, renderErrorPage } from '../http/errors.js';
 import { readFormBody } from '../http/form-body.js';
 import type { Views } from '../http/views.js';
 import type { Totp } from '../mfa/totp.js';
@@ -153,11 +154,7 @@ export function createSecondFactor(deps: SecondFactorDeps, page: { csrf: Csrf; h
     await deps.store.destroy(pendingModel, interaction.uid);
     await interaction.destroy();
     page.headers(ctx);
-    ctx.status = 403;
-    ctx.body = deps.views.render('error', {
-      error: 'access_denied',
-      description: 'Too many wrong codes. Go back to the application and sign in again.',
-    });
+    renderErrorPage(ctx, deps.views, new HttpError(403, 'access_denied', 'Too many wrong codes. Go back to the application and sign in again.'));
   }
 
   return {
