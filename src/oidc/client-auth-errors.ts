@@ -5,10 +5,29 @@
 //   ("no client authentication mechanism provided"); we answer as the RFCs do;
 // - a refused client assertion says why in `error_description` (below).
 import type Provider from 'oidc-provider';
+import { HttpError, renderJsonError } from '../http/errors.js';
 import type { ClientAssertionCheck } from './config/client-assertions.js';
 
 // The library's route names: it serves them case-insensitively and with a trailing slash too.
 const clientRoutes = new Set(['token', 'introspection', 'revocation']);
+
+/** RFC 6749 §5.2 `invalid_client` with 401 and a challenge for the scheme we accept (RFC 7617). */
+const clientAuthenticationRequired = new HttpError(401, 'invalid_client', 'client authentication is required', {
+  'WWW-Authenticate': 'Basic realm="token"',
+});
+
+/**
+ * The one place we recognise a library answer by its text. The library refuses a request with no
+ * client authentication with a plain InvalidRequest whose description is its only trait
+ * (https://github.com/panva/node-oidc-provider/blob/v9.13.3/lib/shared/client_auth.js,
+ * `authenticateClient`: `if (!clientId) throw new InvalidRequest('no client authentication
+ * mechanism provided')`): same class, code and status as every other malformed request, no
+ * property of its own, thrown after a dozen branches (an empty client_id, a client_secret without
+ * a client_id, a Basic header naming no client all end there) that telling the case from the
+ * request would have to copy. The library is pinned to its minor version (package.json); should
+ * the text change, the answer falls back to the library's own 400 invalid_request, still a refusal.
+ */
+const noClientAuthentication = 'no client authentication mechanism provided';
 
 export function answerMissingClientAuthWith401(provider: Provider): void {
   provider.use(async function missingClientAuthIs401(ctx, next) {
@@ -18,11 +37,9 @@ export function answerMissingClientAuthWith401(provider: Provider): void {
       ctx.status === 400 &&
       clientRoutes.has(String((ctx.oidc as { route?: string } | undefined)?.route)) &&
       body?.error === 'invalid_request' &&
-      body.error_description === 'no client authentication mechanism provided'
+      body.error_description === noClientAuthentication
     ) {
-      ctx.status = 401;
-      ctx.set('WWW-Authenticate', 'Basic realm="token"');
-      ctx.body = { error: 'invalid_client', error_description: 'client authentication is required' };
+      renderJsonError(ctx, clientAuthenticationRequired);
     }
   });
 }
