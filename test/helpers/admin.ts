@@ -65,3 +65,20 @@ export async function registerPublicWebClient(
     ...extra,
   });
 }
+
+/**
+ * RFC 7662 introspection as the bootstrap admin client (it may introspect any token): the status,
+ * and `active` when the answer is a 200.
+ */
+export async function introspectAsAdmin(url: string, token: string): Promise<{ status: number; active?: boolean }> {
+  const response = await fetch(`${url}/token/introspection`, {
+    method: 'POST',
+    headers: { authorization: basicAuth(adminClientId, adminClientSecret) },
+    body: new URLSearchParams({ token }),
+  });
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    return { status: response.status };
+  }
+  return { status: 200, active: ((await response.json()) as { active: boolean }).active };
+}

@@ -1,16 +1,19 @@
 // Throwaway databases and Redis key spaces for tests against the real servers. Each helper hands
 // back its own clean-up, so a test leaves nothing behind and the process can exit.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { openDatabase, type Database } from '../../src/stores/database.js';
 import { migrate } from '../../src/stores/migrate.js';
+
+const runFile = promisify(execFile);
 
 async function withAdminClient<T>(serverUrl: string | undefined, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   if (!serverUrl) throw new Error('DATABASE_URL must name a Postgres server for this test');
@@ -164,12 +167,24 @@ export async function startTcpProxy(
   };
 }
 
+/** Runs redis-cli against the server on `port`; its output, trimmed. */
+export async function redisCli(port: number, ...args: string[]): Promise<string> {
+  return (await runFile('redis-cli', ['-p', String(port), ...args])).stdout.trim();
+}
+
+export interface TestRedisServer {
+  readonly port: number;
+  /** The redis-server process (for SIGSTOP / SIGCONT). */
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
 /**
  * A redis-server of the test's own on `port`, keeping nothing on disk (`--save ''`, no AOF): once
  * stopped, what it held is gone, as with a Redis restarted without persistence. `dir` is its
  * working directory. stop() kills it (SIGKILL: no chance to save) and waits for it to exit.
  */
-export async function startRedisServer(port: number, dir: string): Promise<{ port: number; stop(): Promise<void> }> {
+export async function startRedisServer(port: number, dir: string): Promise<TestRedisServer> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
     stdio: 'ignore',
   });
@@ -179,13 +194,11 @@ export async function startRedisServer(port: number, dir: string): Promise<{ por
     await exited;
   };
   for (let attempt = 0; attempt < 100; attempt += 1) {
-    const ready = await new Promise<boolean>((resolve) => {
-      const probe = spawn('redis-cli', ['-p', String(port), 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] });
-      let out = '';
-      probe.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      probe.on('close', () => resolve(out.includes('PONG')));
-    });
-    if (ready) return { port, stop };
+    const ready = await redisCli(port, 'ping').then(
+      (out) => out.includes('PONG'),
+      () => false,
+    );
+    if (ready) return { port, pid: child.pid!, stop };
     if (child.exitCode !== null) break;
     await sleep(50);
   }

@@ -9,21 +9,19 @@
 // change waits at a known point. Those two need a real Postgres (DATABASE_URL); the rest runs on
 // the embedded PGlite too.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { decodeJwt } from 'jose';
 import pg from 'pg';
-import { adminRequest, basicAuth, createUser, getAdminToken } from '../helpers/admin.js';
+import { adminRequest, basicAuth, createUser, getAdminToken, introspectAsAdmin } from '../helpers/admin.js';
+import { readEventStream } from '../helpers/event-stream.js';
 import { authorizationRequest, BrowserlessUser } from '../helpers/http-login.js';
-import { adminClientId, adminClientSecret, createTestEnvironment, freePort, type TestEnvironment, type TestServer } from '../helpers/server.js';
-import { createPostgresDatabase, startRedisServer, startTcpProxy } from '../helpers/stores.js';
+import { createTestEnvironment, freePort, type TestEnvironment, type TestServer } from '../helpers/server.js';
+import { createPostgresDatabase, redisCli, startRedisServer, startTcpProxy, type TestRedisServer } from '../helpers/stores.js';
+import { until } from '../helpers/wait.js';
 
-const run = promisify(execFile);
 const api = 'https://ledger.outbox.test';
 const callback = 'https://outbox-web.example.test/callback';
 const password = 'one change password';
@@ -34,28 +32,6 @@ const label = onPostgres ? 'Postgres + dedicated Redis' : 'embedded PGlite + ded
 const itOnPostgres: (name: string, fn: () => Promise<void>) => void = (name, fn) => {
   if (onPostgres) it(name, fn);
 };
-
-async function until(what: string, check: () => Promise<boolean>, withinMs: number): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${withinMs} ms`);
-    await sleep(50);
-  }
-}
-
-/** RFC 7662 introspection as the admin client (it may introspect any token). */
-async function introspect(url: string, token: string): Promise<{ status: number; active?: boolean }> {
-  const response = await fetch(`${url}/token/introspection`, {
-    method: 'POST',
-    headers: { authorization: basicAuth(adminClientId, adminClientSecret) },
-    body: new URLSearchParams({ token }),
-  });
-  if (response.status !== 200) {
-    await response.body?.cancel();
-    return { status: response.status };
-  }
-  return { status: 200, active: ((await response.json()) as { active: boolean }).active };
-}
 
 const inactiveOrUnavailable = (answer: { status: number; active?: boolean }) => answer.status === 503 || (answer.status === 200 && answer.active === false);
 
@@ -92,23 +68,12 @@ class FeedSubscriber {
   }
 
   async #read(response: Response, after: number): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = '';
     try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const fields = new Map<string, string>();
-          for (const line of buffer.slice(0, end).split('\n')) {
-            if (line && !line.startsWith(':')) fields.set(line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim());
-          }
-          buffer = buffer.slice(end + 2);
-          if (fields.get('event') === 'ready') this.readyAfter = this.events.at(-1)?.id ?? after;
-          if (fields.get('event') === 'revocation') {
-            const data = JSON.parse(fields.get('data')!) as { kind: string; value: string };
-            this.events.push({ id: Number(fields.get('id')), kind: data.kind, value: data.value });
-          }
+      for await (const event of readEventStream(response)) {
+        if (event.event === 'ready') this.readyAfter = this.events.at(-1)?.id ?? after;
+        if (event.event === 'revocation') {
+          const data = JSON.parse(event.data!) as { kind: string; value: string };
+          this.events.push({ id: Number(event.id), kind: data.kind, value: data.value });
         }
       }
     } finally {
@@ -139,13 +104,13 @@ describe(`a delete and its revocation are one change (${label})`, () => {
   let first: TestServer;
   /** A second instance on the same stores (Postgres only: the embedded PGlite is one process's). */
   let second: TestServer | undefined;
-  let redis: { port: number; stop(): Promise<void> };
+  let redis: TestRedisServer;
   let redisPort: number;
   let redisDir: string;
   let frozen = false;
   const secrets: Record<string, string> = {};
 
-  /** The pid of our redis-server (startRedisServer hands back no process): it reports its own. */
+  /** The pid of our redis-server, to freeze it (SIGSTOP). */
   let redisPid: number;
   // SIGSTOP: the server keeps its connections but answers nothing, as a hung Redis does.
   const freezeRedis = () => {
@@ -232,9 +197,7 @@ describe(`a delete and its revocation are one change (${label})`, () => {
     redisPort = await freePort();
     redisDir = await fs.mkdtemp(path.join(os.tmpdir(), 'portcullis-redis-'));
     redis = await startRedisServer(redisPort, redisDir);
-    const info = (await run('redis-cli', ['-p', String(redisPort), 'INFO', 'server'])).stdout;
-    redisPid = Number(/process_id:(\d+)/.exec(info)?.[1]);
-    assert.ok(redisPid > 0, 'redis-server reports its pid');
+    redisPid = redis.pid;
     const stores: Record<string, string> = { REDIS_URL: `redis://127.0.0.1:${redisPort}` };
     if (onPostgres) {
       database = await createPostgresDatabase();
@@ -302,7 +265,7 @@ describe(`a delete and its revocation are one change (${label})`, () => {
     const admin = await getAdminToken(first.url);
     const sub = await createUser(first.url, admin, { username: 'lena', password });
     const token = await userToken('lena');
-    assert.deepEqual(await introspect(first.url, token), { status: 200, active: true });
+    assert.deepEqual(await introspectAsAdmin(first.url, token), { status: 200, active: true });
     try {
       const lock = await holdRowLock('SELECT sub FROM users WHERE sub = $1 FOR UPDATE', sub);
       const deleted = await changeWhileRedisFreezes(lock, () => send(first.url, admin, 'DELETE', `/admin/users/${encodeURIComponent(sub)}`));
@@ -311,19 +274,19 @@ describe(`a delete and its revocation are one change (${label})`, () => {
       assert.equal((await sql!.query('SELECT 1 FROM users WHERE sub = $1', [sub])).rowCount, 0);
       assert.equal(await revocationEvents('sub', sub), 1, 'the sub revocation is in revocation_events');
       for (const server of [first, second!]) {
-        const answer = await introspect(server.url, token);
+        const answer = await introspectAsAdmin(server.url, token);
         assert.ok(inactiveOrUnavailable(answer), `Redis frozen: never active:true (${server.url}: ${JSON.stringify(answer)})`);
       }
     } finally {
       thawRedis();
     }
     for (const server of [first, second!]) {
-      await until(`${server.url} answers again`, async () => (await introspect(server.url, token)).status === 200, 10_000);
-      assert.deepEqual(await introspect(server.url, token), { status: 200, active: false });
+      await until(`${server.url} answers again`, async () => (await introspectAsAdmin(server.url, token)).status === 200, 10_000);
+      assert.deepEqual(await introspectAsAdmin(server.url, token), { status: 200, active: false });
     }
     const retry = await send(first.url, admin, 'DELETE', `/admin/users/${encodeURIComponent(sub)}`);
     assert.equal(retry.status, 404);
-    assert.deepEqual(await introspect(first.url, token), { status: 200, active: false }, 'the revocation is still in force');
+    assert.deepEqual(await introspectAsAdmin(first.url, token), { status: 200, active: false }, 'the revocation is still in force');
     const feed = await FeedSubscriber.open(first.url, await feedToken(first.url));
     feed.close();
     assert.ok(feed.events.some((event) => event.kind === 'sub' && event.value === sub), 'the feed announces the revocation');
@@ -332,7 +295,7 @@ describe(`a delete and its revocation are one change (${label})`, () => {
   itOnPostgres('row lock + frozen Redis: DELETE /admin/clients/{id} answers 204, and its client-credentials token stops working', async () => {
     await registerClient(first.url, 'doomed-svc');
     const token = await clientToken(first.url, 'doomed-svc');
-    assert.deepEqual(await introspect(first.url, token), { status: 200, active: true });
+    assert.deepEqual(await introspectAsAdmin(first.url, token), { status: 200, active: true });
     const admin = await getAdminToken(first.url);
     try {
       const lock = await holdRowLock('SELECT client_id FROM clients WHERE client_id = $1 FOR UPDATE', 'doomed-svc');
@@ -341,28 +304,28 @@ describe(`a delete and its revocation are one change (${label})`, () => {
       assert.equal((await sql!.query("SELECT 1 FROM clients WHERE client_id = 'doomed-svc'")).rowCount, 0);
       assert.equal(await revocationEvents('client', 'doomed-svc'), 1, 'the client revocation is in revocation_events');
       for (const server of [first, second!]) {
-        const answer = await introspect(server.url, token);
+        const answer = await introspectAsAdmin(server.url, token);
         assert.ok(inactiveOrUnavailable(answer), `Redis frozen: never active:true (${server.url}: ${JSON.stringify(answer)})`);
       }
     } finally {
       thawRedis();
     }
     for (const server of [first, second!]) {
-      await until(`${server.url} answers again`, async () => (await introspect(server.url, token)).status === 200, 10_000);
-      assert.deepEqual(await introspect(server.url, token), { status: 200, active: false });
+      await until(`${server.url} answers again`, async () => (await introspectAsAdmin(server.url, token)).status === 200, 10_000);
+      assert.deepEqual(await introspectAsAdmin(server.url, token), { status: 200, active: false });
       const again = await requestClientToken(server.url, 'doomed-svc');
       assert.equal(again.status, 401, 'a deleted client gets no new token');
     }
     const retry = await send(first.url, admin, 'DELETE', '/admin/clients/doomed-svc');
     assert.equal(retry.status, 404);
-    assert.deepEqual(await introspect(first.url, token), { status: 200, active: false }, 'the revocation is still in force');
+    assert.deepEqual(await introspectAsAdmin(first.url, token), { status: 200, active: false }, 'the revocation is still in force');
   });
 
   itOnPostgres('Postgres fails mid-change: DELETE answers 503 and changes nothing; the retry answers 204 and revokes', async () => {
     const admin = await getAdminToken(first.url);
     const sub = await createUser(first.url, admin, { username: 'mona', password });
     const token = await userToken('mona');
-    assert.deepEqual(await introspect(first.url, token), { status: 200, active: true });
+    assert.deepEqual(await introspectAsAdmin(first.url, token), { status: 200, active: true });
 
     const lock = await holdRowLock('SELECT sub FROM users WHERE sub = $1 FOR UPDATE', sub);
     const answer = send(first.url, admin, 'DELETE', `/admin/users/${encodeURIComponent(sub)}`);
@@ -383,7 +346,7 @@ describe(`a delete and its revocation are one change (${label})`, () => {
       // The transaction never committed: the user is there, and no revocation was recorded.
       assert.equal((await sql!.query('SELECT 1 FROM users WHERE sub = $1', [sub])).rowCount, 1, 'the user still exists');
       assert.equal(await revocationEvents('sub', sub), 0, 'no revocation event for it');
-      assert.deepEqual(await introspect(second!.url, token), { status: 200, active: true }, 'nothing was revoked either');
+      assert.deepEqual(await introspectAsAdmin(second!.url, token), { status: 200, active: true }, 'nothing was revoked either');
     } finally {
       if (cut) postgresProxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) }, postgresProxy!.port);
     }
@@ -391,7 +354,7 @@ describe(`a delete and its revocation are one change (${label})`, () => {
     const retry = await send(first.url, admin, 'DELETE', `/admin/users/${encodeURIComponent(sub)}`);
     assert.equal(retry.status, 204, retry.body);
     assert.equal(await revocationEvents('sub', sub), 1);
-    for (const server of [first, second!]) assert.deepEqual(await introspect(server.url, token), { status: 200, active: false });
+    for (const server of [first, second!]) assert.deepEqual(await introspectAsAdmin(server.url, token), { status: 200, active: false });
   });
 
   it('Redis frozen before the DELETE arrives: whatever it answers, the user is never deleted without its revocation', async () => {
@@ -406,7 +369,7 @@ describe(`a delete and its revocation are one change (${label})`, () => {
       thawRedis();
     }
     assert.ok([204, 503].includes(answer.status), `a success, or a store outage: ${answer.status} ${answer.body}`);
-    await until('answers again', async () => (await introspect(first.url, token)).status === 200, 10_000);
+    await until('answers again', async () => (await introspectAsAdmin(first.url, token)).status === 200, 10_000);
     const exists = (await send(first.url, admin, 'GET', `/admin/users/${encodeURIComponent(sub)}`)).status;
     if (answer.status === 204) assert.equal(exists, 404, 'a 204 means deleted');
     const feed = await FeedSubscriber.open(first.url, await feedToken(first.url));
@@ -414,7 +377,7 @@ describe(`a delete and its revocation are one change (${label})`, () => {
     const announced = feed.events.some((event) => event.kind === 'sub' && event.value === sub);
     if (exists === 404) {
       // Deleted: then revoked too, recorded and announced.
-      assert.deepEqual(await introspect(first.url, token), { status: 200, active: false });
+      assert.deepEqual(await introspectAsAdmin(first.url, token), { status: 200, active: false });
       assert.ok(announced, 'the deletion\'s revocation is in the feed');
     } else {
       assert.equal(exists, 200);
@@ -423,8 +386,8 @@ describe(`a delete and its revocation are one change (${label})`, () => {
     // A retry finishes what the first call did not (or finds it done).
     const retry = await send(first.url, admin, 'DELETE', `/admin/users/${encodeURIComponent(sub)}`);
     assert.equal(retry.status, exists === 404 ? 404 : 204, retry.body);
-    assert.deepEqual(await introspect(first.url, token), { status: 200, active: false });
-    if (second) assert.deepEqual(await introspect(second.url, token), { status: 200, active: false });
+    assert.deepEqual(await introspectAsAdmin(first.url, token), { status: 200, active: false });
+    if (second) assert.deepEqual(await introspectAsAdmin(second.url, token), { status: 200, active: false });
   });
 
   it('secret rotation revokes the tokens the client holds as itself; the new secret works', async () => {
@@ -436,17 +399,17 @@ describe(`a delete and its revocation are one change (${label})`, () => {
     assert.equal(typeof rotated.client_secret, 'string');
     assert.notEqual(rotated.client_secret, oldSecret);
     secrets['rotor-svc'] = rotated.client_secret as string;
-    assert.deepEqual(await introspect(first.url, old), { status: 200, active: false }, 'the old secret\'s token is revoked');
+    assert.deepEqual(await introspectAsAdmin(first.url, old), { status: 200, active: false }, 'the old secret\'s token is revoked');
     const refused = await requestClientToken(first.url, 'rotor-svc', oldSecret);
     assert.equal(refused.status, 401);
     assert.equal(refused.body.error, 'invalid_client');
     const fresh = await clientToken(first.url, 'rotor-svc');
-    assert.deepEqual(await introspect(first.url, fresh), { status: 200, active: true }, 'a token bought with the new secret works');
+    assert.deepEqual(await introspectAsAdmin(first.url, fresh), { status: 200, active: true }, 'a token bought with the new secret works');
     // And the rotation's revocation is durable: a flushed Redis does not bring the old token back.
-    assert.equal((await run('redis-cli', ['-p', String(redisPort), 'FLUSHALL'])).stdout.trim(), 'OK');
+    assert.equal(await redisCli(redisPort, 'FLUSHALL'), 'OK');
     for (const server of second ? [first, second] : [first]) {
-      assert.deepEqual(await introspect(server.url, old), { status: 200, active: false });
-      assert.deepEqual(await introspect(server.url, fresh), { status: 200, active: true });
+      assert.deepEqual(await introspectAsAdmin(server.url, old), { status: 200, active: false });
+      assert.deepEqual(await introspectAsAdmin(server.url, fresh), { status: 200, active: true });
     }
   });
 
@@ -489,7 +452,7 @@ describe(`a delete and its revocation are one change (${label})`, () => {
       for (const subscriber of subscribers) subscriber.close();
     }
     for (const server of instances) {
-      const answers = await Promise.all(tokens.map((token) => introspect(server.url, token)));
+      const answers = await Promise.all(tokens.map((token) => introspectAsAdmin(server.url, token)));
       assert.deepEqual(answers, answers.map(() => ({ status: 200, active: false })), `every revoked token is inactive at ${server.url}`);
     }
     assert.ok(tokens.every((token) => clientIds.includes(decodeJwt(token).sub!)));

@@ -3,21 +3,13 @@
 // they signed may still be alive.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import { adminRequest, getAdminToken } from '../helpers/admin.js';
+import { until } from '../helpers/wait.js';
 import { createTestEnvironment, realStores, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
 
 async function jwks(server: TestServer): Promise<JWK[]> {
   return ((await (await fetch(`${server.url}/jwks`)).json()) as { keys: JWK[] }).keys;
-}
-
-async function until(check: () => Promise<boolean>, withinMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, `${what} within ${withinMs} ms`);
-    await sleep(50);
-  }
 }
 
 describe(`key rotation (${storesLabel})`, () => {
@@ -48,17 +40,17 @@ describe(`key rotation (${storesLabel})`, () => {
 
     // Published at once, on every instance, before anything is signed with them.
     for (const server of [first, ...(second ? [second] : [])]) {
-      await until(async () => {
+      await until('the new keys in the JWKS', async () => {
         const kids = (await jwks(server)).map((key) => key.kid);
         return newKids.every((kid) => kids.includes(kid));
-      }, 1_000, 'the new keys in the JWKS');
+      }, 1_000);
       for (const key of await jwks(server)) assert.equal(key.d, undefined, 'public keys only');
       assert.equal(decodeProtectedHeader(await getAdminToken(server.url)).kid, oldKid, 'not signing with the new key yet');
     }
 
     // After the delay every instance signs with the new key.
     for (const server of [first, ...(second ? [second] : [])]) {
-      await until(async () => newKids.includes(decodeProtectedHeader(await getAdminToken(server.url)).kid!), 6_000, 'signing with the new key');
+      await until('signing with the new key', async () => newKids.includes(decodeProtectedHeader(await getAdminToken(server.url)).kid!), 6_000);
     }
 
     // The old key stays published (retiring) so tokens it signed still verify, and they still work.

@@ -9,52 +9,24 @@
 // Postgres is the DATABASE_URL server when it is set, else the embedded PGlite; two instances
 // need a Postgres both can reach, so that case runs on DATABASE_URL only.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { decodeJwt } from 'jose';
-import { adminRequest, basicAuth, createUser, getAdminToken } from '../helpers/admin.js';
+import { adminRequest, basicAuth, createUser, getAdminToken, introspectAsAdmin } from '../helpers/admin.js';
+import { readEventStream } from '../helpers/event-stream.js';
 import { authorizationRequest, BrowserlessUser } from '../helpers/http-login.js';
-import { adminClientId, adminClientSecret, createTestEnvironment, freePort, type TestEnvironment, type TestServer } from '../helpers/server.js';
-import { createPostgresDatabase, startRedisServer } from '../helpers/stores.js';
+import { createTestEnvironment, freePort, type TestEnvironment, type TestServer } from '../helpers/server.js';
+import { createPostgresDatabase, redisCli, startRedisServer, type TestRedisServer } from '../helpers/stores.js';
+import { until } from '../helpers/wait.js';
 
-const run = promisify(execFile);
 const api = 'https://vault.api.test';
 const callback = 'https://vault-web.example.test/callback';
 const password = 'never revived password';
 const onPostgres = Boolean(process.env.DATABASE_URL);
 const label = onPostgres ? 'Postgres + dedicated Redis' : 'embedded PGlite + dedicated Redis';
-
-async function redisCli(port: number, ...args: string[]): Promise<string> {
-  return (await run('redis-cli', ['-p', String(port), ...args])).stdout.trim();
-}
-
-/** Polls check until it holds; fails after withinMs. */
-async function until(what: string, check: () => Promise<boolean>, withinMs: number): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${withinMs} ms`);
-    await sleep(50);
-  }
-}
-
-/** RFC 7662 introspection as the admin client (it may introspect any token). */
-async function introspect(url: string, token: string): Promise<{ status: number; active?: boolean }> {
-  const response = await fetch(`${url}/token/introspection`, {
-    method: 'POST',
-    headers: { authorization: basicAuth(adminClientId, adminClientSecret) },
-    body: new URLSearchParams({ token }),
-  });
-  if (response.status !== 200) {
-    await response.body?.cancel();
-    return { status: response.status };
-  }
-  return { status: 200, active: ((await response.json()) as { active: boolean }).active };
-}
 
 interface FeedEvent {
   id: number;
@@ -68,23 +40,10 @@ async function readFeed(url: string, token: string): Promise<FeedEvent[]> {
   const response = await fetch(`${url}/revocations`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal(response.status, 200);
   const events: FeedEvent[] = [];
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) !== -1) {
-      const fields = new Map<string, string>();
-      for (const line of buffer.slice(0, end).split('\n')) {
-        if (line && !line.startsWith(':')) fields.set(line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim());
-      }
-      buffer = buffer.slice(end + 2);
-      // Leaving the loop cancels the stream.
-      if (fields.get('event') === 'ready') return events;
-      if (fields.get('event') === 'revocation') {
-        events.push({ id: Number(fields.get('id')), ...(JSON.parse(fields.get('data')!) as Omit<FeedEvent, 'id'>) });
-      }
-    }
+  for await (const event of readEventStream(response)) {
+    // Leaving the loop cancels the stream.
+    if (event.event === 'ready') return events;
+    if (event.event === 'revocation') events.push({ id: Number(event.id), ...(JSON.parse(event.data!) as Omit<FeedEvent, 'id'>) });
   }
   assert.fail('the feed ended before ready');
 }
@@ -112,7 +71,7 @@ describe(`losing Redis data never revives a revocation (${label})`, () => {
   let database: { url: string; drop(): Promise<void> } | undefined;
   let first: TestServer;
   let second: TestServer | undefined;
-  let redis: { port: number; stop(): Promise<void> };
+  let redis: TestRedisServer;
   let redisPort: number;
   let redisDir: string;
   let completenessKey: string;
@@ -164,17 +123,17 @@ describe(`losing Redis data never revives a revocation (${label})`, () => {
   async function assertRevocationsHold(when: string): Promise<void> {
     for (const server of servers()) {
       for (const [how, token] of Object.entries(revoked)) {
-        assert.deepEqual(await introspect(server.url, token), { status: 200, active: false }, `${when}: revoked by ${how}, at ${server.url}`);
+        assert.deepEqual(await introspectAsAdmin(server.url, token), { status: 200, active: false }, `${when}: revoked by ${how}, at ${server.url}`);
       }
       for (const [what, token] of Object.entries(live)) {
-        assert.deepEqual(await introspect(server.url, token), { status: 200, active: true }, `${when}: ${what} stays active, at ${server.url}`);
+        assert.deepEqual(await introspectAsAdmin(server.url, token), { status: 200, active: true }, `${when}: ${what} stays active, at ${server.url}`);
       }
     }
   }
 
   /** During an outage: every revoked token answers 503 or active:false (never active:true), all asked at once. */
   async function assertRevokedOrUnavailable(when: string): Promise<void> {
-    const asked = servers().flatMap((server) => Object.entries(revoked).map(async ([how, token]) => ({ how, answer: await introspect(server.url, token) })));
+    const asked = servers().flatMap((server) => Object.entries(revoked).map(async ([how, token]) => ({ how, answer: await introspectAsAdmin(server.url, token) })));
     for (const { how, answer } of await Promise.all(asked)) {
       assert.ok(answer.status === 503 || (answer.status === 200 && answer.active === false), `${when}, revoked by ${how}: ${JSON.stringify(answer)}`);
     }
@@ -232,7 +191,7 @@ describe(`losing Redis data never revives a revocation (${label})`, () => {
     live['the same user under another grant'] = (await login('ivy')).access;
     live['the same client as a revoked jti'] = await clientToken(first.url, 'svc-admin-jti');
     for (const [what, token] of Object.entries({ ...revoked, ...live })) {
-      assert.deepEqual(await introspect(first.url, token), { status: 200, active: true }, `${what}: active before any revocation`);
+      assert.deepEqual(await introspectAsAdmin(first.url, token), { status: 200, active: true }, `${what}: active before any revocation`);
     }
 
     const rfc7009 = await fetch(`${first.url}/token/revocation`, {
@@ -279,7 +238,7 @@ describe(`losing Redis data never revives a revocation (${label})`, () => {
     assert.equal(await redisCli(redisPort, 'FLUSHALL'), 'OK');
     // At once, before the relay has rebuilt anything: the check finds no completeness mark and
     // asks Postgres. All at once, so most of them run before any rebuild could finish.
-    const answers = await Promise.all(servers().flatMap((server) => Object.values(revoked).map((token) => introspect(server.url, token))));
+    const answers = await Promise.all(servers().flatMap((server) => Object.values(revoked).map((token) => introspectAsAdmin(server.url, token))));
     assert.deepEqual(answers, answers.map(() => ({ status: 200, active: false })));
     await assertRevocationsHold('right after FLUSHALL');
     const events = await readFeed(first.url, await feedToken());
@@ -305,7 +264,7 @@ describe(`losing Redis data never revives a revocation (${label})`, () => {
     // The servers may still be reconnecting (the copy was rebuilt by one of them): live tokens
     // answer from Redis, so wait for each server to answer 200 again.
     for (const server of servers()) {
-      await until(`${server.url} answers again`, async () => (await introspect(server.url, Object.values(live)[0]!)).status === 200, 10_000);
+      await until(`${server.url} answers again`, async () => (await introspectAsAdmin(server.url, Object.values(live)[0]!)).status === 200, 10_000);
     }
     await assertRevocationsHold('in the replacement Redis');
   });
@@ -318,7 +277,7 @@ describe(`losing Redis data never revives a revocation (${label})`, () => {
       if (round % 4 === 0) flushes.push(redisCli(redisPort, 'FLUSHALL'));
       for (let index = 0; index < 10; index += 1) {
         const server = servers()[(round + index) % servers().length]!;
-        pending.push(introspect(server.url, tokens[(round * 10 + index) % tokens.length]!));
+        pending.push(introspectAsAdmin(server.url, tokens[(round * 10 + index) % tokens.length]!));
       }
       await sleep(75);
     }
@@ -345,13 +304,13 @@ describe(`losing Redis data never revives a revocation (${label})`, () => {
       const other = second!;
       const token = await clientToken(other.url, 'svc-pair');
       const sibling = await clientToken(first.url, 'svc-pair');
-      assert.deepEqual(await introspect(other.url, token), { status: 200, active: true });
+      assert.deepEqual(await introspectAsAdmin(other.url, token), { status: 200, active: true });
       const admin = await getAdminToken(first.url);
       await adminRequest(first.url, admin, 'POST', '/admin/revocations', { jti: decodeJwt(token).jti });
       assert.equal(await redisCli(redisPort, 'FLUSHALL'), 'OK');
-      assert.deepEqual(await introspect(other.url, token), { status: 200, active: false }, 'revoked on the first, refused on the second after FLUSHALL');
-      assert.deepEqual(await introspect(first.url, token), { status: 200, active: false });
-      assert.deepEqual(await introspect(other.url, sibling), { status: 200, active: true }, 'only that token');
+      assert.deepEqual(await introspectAsAdmin(other.url, token), { status: 200, active: false }, 'revoked on the first, refused on the second after FLUSHALL');
+      assert.deepEqual(await introspectAsAdmin(first.url, token), { status: 200, active: false });
+      assert.deepEqual(await introspectAsAdmin(other.url, sibling), { status: 200, active: true }, 'only that token');
 
       // The other way round, with the flush right behind the revocation (before the first
       // instance could have heard of it through the NOTIFY), and once more after it answered.
@@ -363,12 +322,12 @@ describe(`losing Redis data never revives a revocation (${label})`, () => {
       assert.equal(flushed, 'OK');
       assert.equal(await redisCli(redisPort, 'FLUSHALL'), 'OK');
       for (const server of [first, other]) {
-        assert.deepEqual(await introspect(server.url, sibling), { status: 200, active: false }, `client revoked on the second, refused at ${server.url}`);
+        assert.deepEqual(await introspectAsAdmin(server.url, sibling), { status: 200, active: false }, `client revoked on the second, refused at ${server.url}`);
       }
       await until('the copy is rebuilt', copyRebuilt, 10_000);
       for (const server of [first, other]) {
-        assert.deepEqual(await introspect(server.url, sibling), { status: 200, active: false });
-        assert.deepEqual(await introspect(server.url, token), { status: 200, active: false });
+        assert.deepEqual(await introspectAsAdmin(server.url, sibling), { status: 200, active: false });
+        assert.deepEqual(await introspectAsAdmin(server.url, token), { status: 200, active: false });
       }
       await assertRevocationsHold('after the two-instance flushes');
     },

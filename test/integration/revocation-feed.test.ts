@@ -6,41 +6,20 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { importJWK, SignJWT, type JWK } from 'jose';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { adminRequest, basicAuth, getAdminToken } from '../helpers/admin.js';
+import { readEventStream, type StreamEvent } from '../helpers/event-stream.js';
+import { until } from '../helpers/wait.js';
 import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
 import { createTokenVerifier, TokenVerificationError, type TokenVerifier } from '../../src/verify/index.js';
 
 const api = 'https://ledger.api.test';
 
-async function until(check: () => Promise<boolean>, withinMs: number): Promise<number> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > withinMs) assert.fail(`not within ${withinMs} ms`);
-    await sleep(10);
-  }
-  return Date.now() - started;
-}
-
-async function readEvents(response: Response, count: number): Promise<{ id?: string; event: string; data: string }[]> {
-  const events: { id?: string; event: string; data: string }[] = [];
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) !== -1) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const fields = Object.fromEntries(
-        block
-          .split('\n')
-          .filter((line) => line && !line.startsWith(':'))
-          .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]),
-      ) as Record<string, string>;
-      if (fields.event) events.push({ id: fields.id, event: fields.event, data: fields.data ?? '' });
-      if (events.length >= count) return events;
-    }
+/** The first `count` named events of the stream. */
+async function readEvents(response: Response, count: number): Promise<StreamEvent[]> {
+  const events: StreamEvent[] = [];
+  for await (const event of readEventStream(response)) {
+    if (event.event) events.push({ ...event, data: event.data ?? '' });
+    if (events.length >= count) break;
   }
   return events;
 }
@@ -105,8 +84,10 @@ describe(`revocation feed and portcullis/verify (${storesLabel})`, () => {
     });
     assert.equal(revoked.status, 200);
     const elapsed = await until(
+      'the verifier refuses the revoked token',
       () => verifier.verify(token).then(() => false, (error: TokenVerificationError) => error.code === 'ERR_TOKEN_REVOKED'),
       1_000,
+      10,
     );
     assert.ok(elapsed < 1_000);
   });
@@ -116,7 +97,7 @@ describe(`revocation feed and portcullis/verify (${storesLabel})`, () => {
     await verifier.verify(first);
     const admin = await getAdminToken(server.url);
     await adminRequest(server.url, admin, 'POST', '/admin/revocations', { client_id: 'other-caller' });
-    await until(() => verifier.verify(first).then(() => false, () => true), 1_000);
+    await until('the verifier refuses the earlier token', () => verifier.verify(first).then(() => false, () => true), 1_000, 10);
     const later = await clientToken('other-caller', api);
     await verifier.verify(later);
   });
@@ -168,7 +149,7 @@ describe(`revocation feed and portcullis/verify (${storesLabel})`, () => {
     await first.body?.cancel();
     const revocations = replay.filter((event) => event.event === 'revocation');
     assert.ok(revocations.length >= 2, 'the earlier revocations are replayed');
-    const data = JSON.parse(revocations[0]!.data) as Record<string, unknown>;
+    const data = JSON.parse(revocations[0]!.data!) as Record<string, unknown>;
     assert.deepEqual(Object.keys(data).sort(), ['expires_at', 'kind', 'revoked_at', 'revoked_at_ms', 'value']);
     assert.equal(data.kind, 'jti');
     // The same moment twice: ms since the epoch, and epoch seconds rounded down (older readers).

@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import { adminRequest, basicAuth, createUser, getAdminToken } from '../helpers/admin.js';
 import { BrowserlessUser } from '../helpers/http-login.js';
+import { until } from '../helpers/wait.js';
 import { createTestEnvironment, realStores, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
 import { createTokenVerifier, type TokenVerifier } from '../../src/verify/index.js';
 
@@ -16,14 +16,8 @@ const jwtApi = 'https://meter.api.test';
 const opaqueApi = 'https://vault.api.test';
 const callback = 'https://portal.example.test/callback';
 
-/** Polls until check() holds (the feed delivers in well under a second). */
-async function until(check: () => Promise<boolean>, label: string, withinMs = 5_000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > withinMs) assert.fail(`${label}: not within ${withinMs} ms`);
-    await sleep(5);
-  }
-}
+/** The feed delivers in well under a second: polled every 5 ms for up to 5 s. */
+const untilSeen = (what: string, check: () => Promise<boolean>) => until(what, check, 5_000, 5);
 
 describe(`revocation at millisecond precision (${storesLabel})`, () => {
   let env: TestEnvironment;
@@ -137,7 +131,7 @@ describe(`revocation at millisecond precision (${storesLabel})`, () => {
           assert.ok(issuedAt > revokedAt, `${label}: iat_ms ${issuedAt} after the revocation at ${revokedAt}`);
           if (Math.floor(issuedAt / 1000) === Math.floor(revokedAt / 1000)) sameSecond += 1;
           // At the resource server: the earlier token is refused once the event arrives, the later one never.
-          await until(() => refusedByVerifier(earlier[label]!), `${label}: the feed revokes the earlier token`);
+          await untilSeen(`${label}: the feed revokes the earlier token`, () => refusedByVerifier(earlier[label]!));
           await verifier.verify(later, { scope: 'meter.read' });
         }
       }
@@ -158,7 +152,7 @@ describe(`revocation at millisecond precision (${storesLabel})`, () => {
         assert.equal(await active(fresh), true, `${label}, round ${round}: a token of the re-created client`);
       }
       assert.equal(await active(old), false, `round ${round}: a token of the deleted client`);
-      await until(() => refusedByVerifier(old), 'the feed revokes the deleted client\'s token');
+      await untilSeen('the feed revokes the deleted client\'s token', () => refusedByVerifier(old));
     }
   });
 

@@ -4,50 +4,25 @@
 // Redis is a dedicated redis-server on its own port, stopped and started again; Postgres is
 // reached through a TCP proxy that the test takes down and brings back.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { adminRequest, basicAuth, createUser, getAdminToken } from '../helpers/admin.js';
 import { BrowserlessUser } from '../helpers/http-login.js';
 import { createTestEnvironment, freePort, realStores, type TestEnvironment, type TestServer } from '../helpers/server.js';
-import { startTcpProxy } from '../helpers/stores.js';
+import { startRedisServer, startTcpProxy, type TestRedisServer } from '../helpers/stores.js';
+import { until } from '../helpers/wait.js';
 
 const callback = 'https://app.example.test/callback';
 const password = 'fault tolerant password';
-
-async function startRedis(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: 'ignore',
-  });
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    const ready = await new Promise<boolean>((resolve) => {
-      const probe = spawn('redis-cli', ['-p', String(port), 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] });
-      let out = '';
-      probe.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      probe.on('close', () => resolve(out.includes('PONG')));
-    });
-    if (ready) return child;
-    await sleep(50);
-  }
-  throw new Error('redis-server did not start');
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-}
 
 if (realStores) {
   describe('store faults (dedicated Redis, proxied Postgres)', () => {
     let env: TestEnvironment;
     let server: TestServer;
-    let redis: ChildProcess;
+    let redis: TestRedisServer;
     let redisPort: number;
     let redisDir: string;
     let postgresProxy: { port: number; stop(): Promise<void> };
@@ -57,7 +32,7 @@ if (realStores) {
       env = await createTestEnvironment();
       redisPort = await freePort();
       redisDir = await fs.mkdtemp(path.join(os.tmpdir(), 'portcullis-redis-'));
-      redis = await startRedis(redisPort, redisDir);
+      redis = await startRedisServer(redisPort, redisDir);
       const database = new URL(env.env.DATABASE_URL!);
       postgresProxy = await startTcpProxy({ host: database.hostname, port: Number(database.port || 5432) });
       const proxied = new URL(database);
@@ -79,7 +54,7 @@ if (realStores) {
     after(async () => {
       await server?.close();
       await postgresProxy?.stop();
-      if (redis) await stopProcess(redis);
+      await redis?.stop();
       await fs.rm(redisDir, { recursive: true, force: true });
       await env?.cleanup();
     });
@@ -113,7 +88,7 @@ if (realStores) {
 
     it('fails closed while Redis is down and recovers by itself when it returns', async () => {
       const tokens = await login();
-      await stopProcess(redis);
+      await redis.stop();
 
       const ready = await fetch(`${server.url}/readyz`);
       assert.equal(ready.status, 503);
@@ -142,12 +117,8 @@ if (realStores) {
       assert.equal(page.status, 503);
       assert.match(await page.text(), /temporarily unavailable/);
 
-      redis = await startRedis(redisPort, redisDir);
-      const deadline = Date.now() + 10_000;
-      while ((await fetch(`${server.url}/readyz`)).status !== 200) {
-        assert.ok(Date.now() < deadline, 'ready again within 10 s');
-        await sleep(100);
-      }
+      redis = await startRedisServer(redisPort, redisDir);
+      await until('ready again', async () => (await fetch(`${server.url}/readyz`)).status === 200, 10_000, 100);
       // This Redis keeps nothing on disk, so what it held is gone: refresh tokens from before
       // the outage no longer work (fail closed), and new logins work again.
       const again = await login();
@@ -173,11 +144,7 @@ if (realStores) {
       assert.equal(revoke.status, 503, 'a revocation that could not be recorded is never acknowledged');
 
       postgresProxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(env.env.DATABASE_URL!).port || 5432) }, postgresProxy.port);
-      const deadline = Date.now() + 15_000;
-      while ((await fetch(`${server.url}/readyz`)).status !== 200) {
-        assert.ok(Date.now() < deadline, 'ready again within 15 s');
-        await sleep(100);
-      }
+      await until('ready again', async () => (await fetch(`${server.url}/readyz`)).status === 200, 15_000, 100);
       const users = await adminRequest(server.url, admin, 'GET', '/admin/users');
       assert.ok(Array.isArray(users.items));
     });
