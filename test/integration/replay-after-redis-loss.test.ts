@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompactSign, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { Redis } from 'ioredis';
+import { fastPathServedCount } from '../helpers/fast-path.js';
 import { createTestEnvironment, freePort, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
 import { startRedisServer } from '../helpers/stores.js';
 import { createAdminApi, getAdminToken, readResponse, ResponseLog, type JsonResponse } from './http-support.js';
@@ -76,27 +77,19 @@ describe(`client assertions after a Redis data loss (dedicated Redis, ${storesLa
     return new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: 'ES256', kid: client.kid }).sign(client.key);
   }
 
-  async function servedByFastPath(): Promise<number> {
-    const text = await (await fetch(`${server.url}/metrics`)).text();
-    const line = text
-      .split('\n')
-      .find((entry) => entry.startsWith('portcullis_token_fast_path_requests_total{') && entry.includes('endpoint="token"') && entry.includes('outcome="served"'));
-    return line ? Number(line.split(' ').at(-1)) : 0;
-  }
-
   /**
    * A client_credentials request with the assertion, on the path asked for: the fast path serves
    * it, and an unknown parameter (ignored, RFC 6749 §3.2) hands the same request to the library
    * (see token-fast-path.test.ts). Checks that the path asked for is the one that answered a 200.
    */
   async function requestToken(signed: string, via: Path): Promise<JsonResponse> {
-    const before = await servedByFastPath();
+    const before = await fastPathServedCount(server.url, 'token');
     const body = new URLSearchParams({ grant_type: 'client_credentials', resource: api, client_assertion_type: assertionType, client_assertion: signed });
     if (via === 'library') body.set('unrelated', 'x');
     const response = await fetch(`${server.url}/token`, { method: 'POST', body });
     log.record('POST', '/token', response);
     const answer = await readResponse(response);
-    const served = (await servedByFastPath()) > before;
+    const served = (await fastPathServedCount(server.url, 'token')) > before;
     if (answer.status === 200) assert.equal(served, via === 'fast path', `${via} was expected to answer`);
     else assert.equal(served, false, 'a refusal is always the library\'s answer');
     return answer;

@@ -16,6 +16,7 @@ import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CompactSign, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
+import { fastPathServedCount } from '../helpers/fast-path.js';
 import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
 import { basicAuth, createAdminApi, getAdminToken, readResponse, ResponseLog, type AdminApi, type JsonResponse } from './http-support.js';
 
@@ -247,14 +248,6 @@ describe(`fast path and library path answer alike, by property (${storesLabel})`
     return { id: created.json!.client_id as string, secret: created.json!.client_secret as string | undefined };
   }
 
-  async function servedCount(endpoint: Endpoint): Promise<number> {
-    const text = await (await fetch(`${server.url}/metrics`)).text();
-    const line = text
-      .split('\n')
-      .find((entry) => entry.startsWith('portcullis_token_fast_path_requests_total{') && entry.includes(`endpoint="${endpoint}"`) && entry.includes('outcome="served"'));
-    return line ? Number(line.split(' ').at(-1)) : 0;
-  }
-
   async function assertion(client: ClientName, variant: Extract<Auth, { method: 'private_key_jwt' }>['assertion']): Promise<string> {
     if (variant === 'garbage') return 'not.a.jwt';
     const id = clients[client].id;
@@ -341,7 +334,7 @@ describe(`fast path and library path answer alike, by property (${storesLabel})`
     const contentType = contentTypes[request.encoding.contentType];
     const body = request.encoding.contentType === 'json' ? JSON.stringify(Object.fromEntries(pairs)) : encode(pairs, request.encoding.escaping);
     const path = request.endpoint === 'token' ? '/token' : '/token/introspection';
-    const before = await servedCount(request.endpoint);
+    const before = await fastPathServedCount(server.url, request.endpoint);
     const response = await fetch(`${server.url}${path}`, {
       method: 'POST',
       headers: { ...(contentType ? { 'content-type': contentType } : {}), ...headers },
@@ -350,7 +343,7 @@ describe(`fast path and library path answer alike, by property (${storesLabel})`
     });
     log.record('POST', path, response);
     const answer = await readResponse(response);
-    return { ...answer, served: (await servedCount(request.endpoint)) > before };
+    return { ...answer, served: (await fastPathServedCount(server.url, request.endpoint)) > before };
   }
 
   /**
