@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { CompactSign, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
+import { fastPathServedCount } from '../helpers/fast-path.js';
 import { basicAuth, createAdminApi, getAdminToken, readResponse, ResponseLog, type AdminApi, type JsonResponse } from './http-support.js';
 
 const ordersApi = 'https://api.test/fast-orders';
@@ -36,21 +37,13 @@ describe(`fast paths: client credentials, token exchange, introspection (${store
     return created.json!;
   }
 
-  async function servedCount(endpoint: 'token' | 'introspection'): Promise<number> {
-    const text = await (await fetch(`${server.url}/metrics`)).text();
-    const line = text
-      .split('\n')
-      .find((entry) => entry.startsWith('portcullis_token_fast_path_requests_total{') && entry.includes(`endpoint="${endpoint}"`) && entry.includes('outcome="served"'));
-    return line ? Number(line.split(' ').at(-1)) : 0;
-  }
-
   /** Posts a token (or introspection) request and says which path answered it. */
   async function post(
     form: Record<string, string | string[]>,
     headers: Record<string, string> = {},
     endpoint: 'token' | 'introspection' = 'token',
   ): Promise<JsonResponse & { path: Path }> {
-    const before = await servedCount(endpoint);
+    const before = await fastPathServedCount(server.url, endpoint);
     const body = new URLSearchParams();
     for (const [name, value] of Object.entries(form)) for (const item of [value].flat()) body.append(name, item);
     const path = endpoint === 'token' ? '/token' : '/token/introspection';
@@ -61,7 +54,7 @@ describe(`fast paths: client credentials, token exchange, introspection (${store
     });
     log.record('POST', path, response);
     const answer = await readResponse(response);
-    return { ...answer, path: (await servedCount(endpoint)) > before ? 'served' : 'handed_over' };
+    return { ...answer, path: (await fastPathServedCount(server.url, endpoint)) > before ? 'served' : 'handed_over' };
   }
 
   const introspect = (form: Record<string, string>, headers: Record<string, string> = {}) => post(form, headers, 'introspection');
