@@ -1,7 +1,7 @@
-// Everything Portcullis answers itself, and what every request passes through, as one Koa
-// middleware. oidc-provider's Provider is itself a Koa application, so this runs inside it, in
-// front of the library's routes (provider.ts installs it first): one Koa context per request,
-// and our routes see the provider that serves them (oidc/serving-provider.ts).
+// The front door: everything Portcullis answers itself, and what every request passes through,
+// as one Koa middleware. oidc-provider's Provider is itself a Koa application, so this runs inside
+// it, in front of the library's routes (provider.ts installs it first): one Koa context per
+// request, and our routes see the provider that serves them (oidc/serving-provider.ts).
 // Order: host pin → metrics → access log → errors → security headers → token rate limit →
 // fast paths (client credentials, token exchange, introspection: oidc/fast-path) → our routes
 // (health, metrics, assets, interactions, revocation feed, admin) → the library.
@@ -62,8 +62,9 @@ const ownPathPrefixes = ['/admin', '/interaction', '/healthz', '/readyz', '/metr
 
 const isOwnPath = (path: string): boolean => ownPathPrefixes.some((prefix) => path.startsWith(prefix));
 
-export function createPortcullisMiddleware(deps: AppDeps): Middleware {
-  const ownRoutes = compose(
+/** Our own routes (health, metrics, assets, interactions, revocation feed, admin), for `ownPathPrefixes` only. */
+function createOwnRoutes(deps: AppDeps): Middleware {
+  const routes = compose(
     [
       createHealthRoutes(deps),
       createMetricsRoutes(deps.metrics),
@@ -73,22 +74,23 @@ export function createPortcullisMiddleware(deps: AppDeps): Middleware {
       createAdminRouter(deps),
     ].flatMap((router) => [router.routes(), router.allowedMethods()]),
   ) as Middleware;
-  const fastPathAuthentication = { store: deps.store, checkClientAssertion: deps.checkClientAssertion, clockTolerance };
+  return function ownRoutes(ctx, next) {
+    return isOwnPath(ctx.path) ? routes(ctx, next) : next();
+  };
+}
+
+/** The token and introspection endpoints answered in front of the library (oidc/fast-path), or handed over to it. */
+function createFastPaths(deps: AppDeps): Middleware[] {
+  const authentication = { store: deps.store, checkClientAssertion: deps.checkClientAssertion, clockTolerance };
   const issuing = { issuer: deps.issuer, signAccessToken: createAccessTokenSigner(deps.keyRing), tokensIssued: deps.metrics.tokensIssued };
-  return compose([
-    createHostPin(deps.issuer),
-    createHttpMetrics(deps.metrics),
-    createAccessLog(deps.log),
-    createErrorHandler(deps.log),
-    setSecurityHeaders,
-    createTokenRateLimit(deps.throttles, (limit) => deps.metrics.throttled.inc({ limit })),
+  return [
     createTokenEndpointFastPath(
       new Map<string, FastAnswer>([
-        ['client_credentials', createClientCredentialsGrant({ ...fastPathAuthentication, ...issuing, access: deps.access })],
+        ['client_credentials', createClientCredentialsGrant({ ...authentication, ...issuing, access: deps.access })],
         [
           tokenExchangeGrantType,
           createTokenExchangeGrant({
-            ...fastPathAuthentication,
+            ...authentication,
             ...issuing,
             audit: deps.audit,
             exchange: {
@@ -104,12 +106,24 @@ export function createPortcullisMiddleware(deps: AppDeps): Middleware {
       deps.metrics.tokenFastPath,
     ),
     createIntrospectionFastPath({
-      ...fastPathAuthentication,
+      ...authentication,
       jwtEndpoints: deps.jwtEndpoints,
       fastPathRequests: deps.metrics.tokenFastPath,
     }),
-    function ourRoutesFirst(ctx, next) {
-      return isOwnPath(ctx.path) ? ownRoutes(ctx, next) : next();
-    },
+  ];
+}
+
+/** The front door: what every request passes through, in the order the header comment gives. */
+export function createFrontDoor(deps: AppDeps): Middleware {
+  const ownRoutes = createOwnRoutes(deps);
+  return compose([
+    createHostPin(deps.issuer),
+    createHttpMetrics(deps.metrics),
+    createAccessLog(deps.log),
+    createErrorHandler(deps.log),
+    setSecurityHeaders,
+    createTokenRateLimit(deps.throttles, (limit) => deps.metrics.throttled.inc({ limit })),
+    ...createFastPaths(deps),
+    ownRoutes,
   ] as Middleware[]);
 }

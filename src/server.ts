@@ -2,7 +2,7 @@
 // and shut down cleanly. main.ts calls it with the process's config; tests call it directly.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createPortcullisMiddleware } from './app.js';
+import { createFrontDoor } from './app.js';
 import { createAudit } from './audit/audit.js';
 import { createThrottles } from './throttle/throttles.js';
 import { childrenOf, createMetrics } from './metrics/metrics.js';
@@ -123,7 +123,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       clockTolerance,
     });
     const jwtEndpoints: JwtEndpointDeps = { verifyAccessToken, revocations, audit, ...createTokenAccessPolicy(catalog) };
-    const frontDoor = createPortcullisMiddleware({
+    const frontDoor = createFrontDoor({
       tokenExchangeMaxDepth: config.tokenExchangeMaxDepth,
       access,
       jwtEndpoints,

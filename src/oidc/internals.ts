@@ -242,7 +242,10 @@ function parseBodyReadEarly(ctx: KoaContextWithOIDC, next: () => Promise<unknown
  * (oidc/fast-path/token-form.ts): the request stream is spent by then. Replaces the library's
  * `parseBody` (lib/shared/selective_body.js `urlencoded`) in lib/actions/token.js and
  * introspection.js with a reader that parses those bytes as the library does (querystring) and
- * otherwise calls the original.
+ * otherwise calls the original. The library does honour a body parsed upstream (selective_body.js
+ * falls back to `ctx.req.body || ctx.request.body` when the stream is spent), but then prints once
+ * per process, on stderr outside our JSON log, a warning that an upstream body parser "is not
+ * recommended"; hence this slot.
  */
 export function prepareFastPathBodies(): void {
   replaceMiddleware(tokenActions, parseUrlencodedBody, parseBodyReadEarly, 'lib/actions/token.js parseBody');

@@ -1,11 +1,12 @@
-// The only `new Provider()`. Configuration is assembled from the modules in ./config, one
-// concern each; unsafe library defaults are overridden there (OIDC-PROVIDER-NOTES.md).
+// Assembles the oidc-provider instance: configuration from the modules in ./config, one concern
+// each (unsafe library defaults are overridden there: OIDC-PROVIDER-NOTES.md), and the hooks
+// installed by the modules that own them.
 import type { Middleware } from 'koa';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { createClientAssertionCheck } from './config/client-assertions.js';
 import { auditProviderEvents } from './audit-events.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { createInteractionPolicy } from './config/interaction-policy.js';
+import { interactionsConfiguration } from './config/interaction-policy.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Config } from '../config/index.js';
 import type { Views } from '../http/views.js';
@@ -19,9 +20,9 @@ import { acrValuesSupported } from './authentication-requirements.js';
 import { clientAuthMethods, enabledJWA } from './config/client-auth.js';
 import { features } from './config/features.js';
 import { ttl } from './config/ttl.js';
-import { createCookieSigner } from './config/cookie-signer.js';
+import { cookieConfiguration } from './config/cookie-signer.js';
 import { createLoadExistingGrant } from './consent-memory.js';
-import { applyProviderPatches, handleStructuredTokens, prepareStructuredTokenEndpoints, prepareFastPathBodies, prepareUnauthorizedClientAnswer } from './internals.js';
+import { applyProviderPatches, handleStructuredTokens, prepareLibraryStacks } from './internals.js';
 import type { ResourceAccess } from './resource-access.js';
 import { answerStoreOutagesWith503 } from './store-outages.js';
 import { answerMissingClientAuthWith401, describeRefusedClientAssertions } from './client-auth-errors.js';
@@ -67,28 +68,20 @@ function allowPrivateAddresses(url: string | URL | Request, options?: RequestIni
   return globalThis.fetch(url, rest);
 }
 
-export function createProvider(deps: ProviderDeps): Provider {
+/** The library's configuration, from the modules in ./config; every option is type-checked (no cast). */
+function providerConfiguration(deps: ProviderDeps) {
   const { config, views } = deps;
-  const { access, jwtEndpoints } = deps;
-  const configuration = {
+  return {
     adapter: createAdapterFactory({ store: deps.store, catalog: deps.catalog, revocations: deps.revocations, clockTolerance }),
     extraTokenClaims,
     findAccount: createFindAccount(deps.catalog),
     jwks: { keys: deps.keys.signingKeys.map((key) => ({ ...key })) },
-    cookies: {
-      keys: createCookieSigner(deps.keys.cookieKeys),
-      long: { httpOnly: true, sameSite: 'lax' },
-      short: { httpOnly: true, sameSite: 'lax' },
-    },
+    cookies: cookieConfiguration(deps.keys.cookieKeys),
     claims,
     // acr_values_supported in discovery; authentication-requirements.ts honours acr_values.
     acrValues: [...acrValuesSupported],
     scopes,
-    features: features(
-      access,
-      jwtEndpoints,
-      logoutPages(views),
-    ),
+    features: features(deps.access, deps.jwtEndpoints, logoutPages(views)),
     loadExistingGrant: createLoadExistingGrant(deps.db),
     extraClientMetadata: firstPartyMetadata,
     clientAuthMethods,
@@ -122,31 +115,47 @@ export function createProvider(deps: ProviderDeps): Provider {
       if (ctx.oidc.route !== 'userinfo' && client.clientAuthMethod !== 'none') return false;
       return (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin);
     },
-    interactions: {
-      policy: createInteractionPolicy(deps.catalog),
-      url: (_ctx: KoaContextWithOIDC, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
-    },
-    renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error) {
+    interactions: interactionsConfiguration(deps.catalog),
+    renderError(ctx, out, error) {
       if (!(error as { expose?: boolean }).expose) deps.log.error({ err: error }, 'provider error');
       ctx.type = 'html';
       ctx.set('Cache-Control', 'no-store');
       ctx.body = views.render('error', { error: out.error, description: out.error_description });
     },
   } satisfies Configuration;
+}
 
-  prepareStructuredTokenEndpoints();
-  prepareFastPathBodies();
-  prepareUnauthorizedClientAnswer();
-  const provider = new Provider(config.issuer, configuration);
-  // Koa reads the client address from X-Forwarded-For only with `proxy`, and then takes the
-  // first of the last `maxIpsCount` entries (koa/lib/request.js, `get ips` / `get ip`): the
-  // address our nearest trusted proxy saw, whatever the client put in front of it. Every
-  // ctx.ip (throttles, audit) is read in this app: our middleware runs inside it (app.ts).
+/**
+ * Koa settings of the provider as an application. Koa reads the client address from
+ * X-Forwarded-For only with `proxy`, and then takes the first of the last `maxIpsCount` entries
+ * (koa/lib/request.js, `get ips` / `get ip`): the address our nearest trusted proxy saw, whatever
+ * the client put in front of it. Every ctx.ip (throttles, audit) is read in this app: our
+ * middleware runs inside it (app.ts). Koa's default error handler prints to stderr; ours logs
+ * JSON and never echoes internals.
+ */
+function configureKoa(provider: Provider, config: Config, log: Logger): void {
   provider.proxy = config.trustProxy;
   provider.maxIpsCount = config.trustProxy ? config.trustProxyHops : 0;
-  // Koa's default error handler prints to stderr; ours logs JSON and never echoes internals.
   provider.silent = true;
-  provider.on('error', (error) => deps.log.error({ err: error }, 'koa error'));
+  provider.on('error', (error) => log.error({ err: error }, 'koa error'));
+}
+
+/** Tokens issued by the library, by grant type (the fast paths count theirs themselves). */
+function countIssuedTokens(provider: Provider, metrics: Metrics): void {
+  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    metrics.tokensIssued.inc({ grant_type: String((ctx.oidc.params as Record<string, unknown>).grant_type) });
+  });
+}
+
+/**
+ * The only `new Provider()`: the configuration, then our middleware in front of the library's
+ * routes, then the hooks, each installed by the module that owns it.
+ */
+export function createProvider(deps: ProviderDeps): Provider {
+  const { config } = deps;
+  prepareLibraryStacks();
+  const provider = new Provider(config.issuer, providerConfiguration(deps));
+  configureKoa(provider, config, deps.log);
   // First, so it wraps everything below, the library's routes included.
   provider.use(deps.frontDoor as Parameters<Provider['use']>[0]);
   applyProviderPatches(
@@ -158,23 +167,20 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
   );
   auditProviderEvents(provider, deps.audit);
-  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
-    deps.metrics.tokensIssued.inc({ grant_type: String((ctx.oidc.params as Record<string, unknown>).grant_type) });
-  });
+  countIssuedTokens(provider, deps.metrics);
   registerTokenExchange(provider, {
     provider,
     catalog: deps.catalog,
-    access,
+    access: deps.access,
     audit: deps.audit,
     revocations: deps.revocations,
     verifyAccessToken: deps.verifyAccessToken,
     maxChainDepth: config.tokenExchangeMaxDepth,
   });
   handleStructuredTokens(provider, {
-    revocation: createJwtRevocation(jwtEndpoints),
-    introspection: createJwtIntrospection(jwtEndpoints),
+    revocation: createJwtRevocation(deps.jwtEndpoints),
+    introspection: createJwtIntrospection(deps.jwtEndpoints),
   });
-
   provider.on('server_error', (_ctx, error) => {
     if (!isStoreUnavailable(error)) deps.log.error({ err: error }, 'oidc-provider server_error');
   });

@@ -6,6 +6,7 @@
 // visible share of a login's CPU. oidc-provider takes it as `cookies.keys` (a Keygrip-like
 // object is allowed there: lib/provider.js).
 import crypto from 'node:crypto';
+import type { Configuration } from 'oidc-provider';
 
 export interface CookieSigner {
   sign(data: string): string;
@@ -30,4 +31,13 @@ export function createCookieSigner(keys: readonly string[]): CookieSigner {
     verify: (data, digest) => index(data, digest) !== -1,
     index,
   };
+}
+
+/** The provider's cookies: signed with our keys, never readable by scripts, sent on top-level navigations. */
+export function cookieConfiguration(keys: readonly string[]) {
+  return {
+    keys: createCookieSigner(keys),
+    long: { httpOnly: true, sameSite: 'lax' },
+    short: { httpOnly: true, sameSite: 'lax' },
+  } satisfies Configuration['cookies'];
 }

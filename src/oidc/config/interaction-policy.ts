@@ -10,7 +10,7 @@
 //   library answers login_required (OIDC Core §3.1.2.6);
 // - a session whose login time is unknown, or a step-up whose earlier sign-in has meanwhile
 //   passed max_age, signs in again from the start.
-import { errors, interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
+import { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Catalog } from '../../catalog/catalog.js';
 import { splitScope } from '../scopes.js';
 import { acr, assessSession, requestedByParameters, requiredAuthentication, type Assessment } from '../authentication-requirements.js';
@@ -120,4 +120,12 @@ export function createInteractionPolicy(catalog: Catalog) {
     ),
   );
   return policy;
+}
+
+/** The prompts and checks above, and where the library sends the browser for an interaction (interactions/routes.ts). */
+export function interactionsConfiguration(catalog: Catalog) {
+  return {
+    policy: createInteractionPolicy(catalog),
+    url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+  } satisfies Configuration['interactions'];
 }
