@@ -4,7 +4,7 @@
 import { digestClientSecret, generateClientSecret } from './credentials/client-secrets.js';
 import type { Config } from './config/index.js';
 import type { Logger } from './log.js';
-import { adminScope } from './oidc/admin-resource.js';
+import { adminScope } from './catalog/admin-resource.js';
 import { clientWithScopeExists, findClientById, insertClient, type ClientMetadata } from './stores/clients.js';
 import type { Database } from './stores/database.js';
 

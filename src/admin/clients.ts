@@ -7,7 +7,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import { digestClientSecret, generateClientId, generateClientSecret } from '../credentials/client-secrets.js';
 import { badRequest, conflict, HttpError, notFound } from '../http/errors.js';
 import { readJsonBody } from '../http/json-body.js';
-import { adminScope } from '../oidc/admin-resource.js';
+import { adminScope } from '../catalog/admin-resource.js';
 import { oidcScopes, splitScope } from '../tokens/scopes.js';
 import { validateClientMetadata } from '../oidc/validate-client.js';
 import { servingProvider } from '../oidc/serving-provider.js';

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Catalog } from '../catalog/catalog.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import { readJsonBody } from '../http/json-body.js';
-import { adminResourceIdentifier, adminScope } from '../oidc/admin-resource.js';
+import { adminResourceIdentifier, adminScope } from '../catalog/admin-resource.js';
 import { feedResourceIdentifier } from '../revocation/feed-resource.js';
 import { oidcScopes } from '../tokens/scopes.js';
 import { findClientById } from '../stores/clients.js';

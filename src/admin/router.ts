@@ -7,7 +7,7 @@ import type { KeyRing } from '../keys/key-ring.js';
 import type { Database } from '../stores/database.js';
 import { createBearerAuth, type CallerIdentity } from '../tokens/bearer-auth.js';
 import type { Audit } from '../audit/audit.js';
-import { adminResourceIdentifier, adminScope } from '../oidc/admin-resource.js';
+import { adminResourceIdentifier, adminScope } from '../catalog/admin-resource.js';
 import { createClientRoutes } from './clients.js';
 import { createResourceRoutes } from './resources.js';
 import { createUserRoutes } from './users.js';

@@ -2,7 +2,7 @@
 // the library only knows its static scope list (OIDC's), and API scopes are enforced by our
 // resource policy (config/resource-indicators.ts), so the provider gets the OIDC part only.
 import type { ClientRecord } from '../stores/clients.js';
-import { oidcScopes, splitScope } from './scopes.js';
+import { oidcScopes, splitScope } from '../tokens/scopes.js';
 
 export function toProviderClientMetadata(record: Pick<ClientRecord, 'metadata' | 'secretDigest'>): Record<string, unknown> {
   const { scope, ...metadata } = record.metadata;

@@ -2,7 +2,7 @@
 // each (unsafe library defaults are overridden there: OIDC-PROVIDER-NOTES.md), and the hooks
 // installed by the modules that own them.
 import type { Middleware } from 'koa';
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type Configuration } from 'oidc-provider';
 import type { createClientAssertionCheck } from './config/client-assertions.js';
 import { auditProviderEvents } from './audit-events.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -23,7 +23,7 @@ import { ttl } from './config/ttl.js';
 import { cookieConfiguration } from './config/cookie-signer.js';
 import { createLoadExistingGrant } from './consent-memory.js';
 import { applyProviderPatches, handleStructuredTokens, prepareLibraryStacks } from './internals.js';
-import type { ResourceAccess } from './resource-access.js';
+import type { ResourceAccess } from '../tokens/resource-access.js';
 import { answerStoreOutagesWith503 } from './store-outages.js';
 import { answerMissingClientAuthWith401, describeRefusedClientAssertions } from './client-auth-errors.js';
 import { isStoreUnavailable } from '../stores/availability.js';
@@ -31,7 +31,8 @@ import { extraTokenClaims } from './config/extra-token-claims.js';
 import { registerTokenExchange } from './grants/token-exchange.js';
 import type { Audit } from '../audit/audit.js';
 import { createJwtIntrospection, createJwtRevocation, type JwtEndpointDeps } from '../revocation/jwt-endpoints.js';
-import type { VerifyAccessToken } from '../revocation/access-tokens.js';
+import type { VerifyAccessToken } from '../tokens/access-token-verifier.js';
+import { countLibraryIssuedTokens } from '../tokens/issued-tokens.js';
 import type { RevocationStore } from '../stores/revocations/types.js';
 import { firstPartyMetadata } from './config/client-metadata-extra.js';
 import { logoutPages } from './config/logout-pages.js';
@@ -140,13 +141,6 @@ function configureKoa(provider: Provider, config: Config, log: Logger): void {
   provider.on('error', (error) => log.error({ err: error }, 'koa error'));
 }
 
-/** Tokens issued by the library, by grant type (the fast paths count theirs themselves). */
-function countIssuedTokens(provider: Provider, metrics: Metrics): void {
-  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
-    metrics.tokensIssued.inc({ grant_type: String((ctx.oidc.params as Record<string, unknown>).grant_type) });
-  });
-}
-
 /**
  * The only `new Provider()`: the configuration, then our middleware in front of the library's
  * routes, then the hooks, each installed by the module that owns it.
@@ -167,7 +161,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
   );
   auditProviderEvents(provider, deps.audit);
-  countIssuedTokens(provider, deps.metrics);
+  countLibraryIssuedTokens(provider, deps.metrics.tokensIssued);
   registerTokenExchange(provider, {
     provider,
     catalog: deps.catalog,

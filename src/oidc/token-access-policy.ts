@@ -2,7 +2,7 @@
 // to; for introspection also the client acting for the token's API; and admin-scoped clients.
 // Anyone else learns nothing ({"active": false}).
 import type { Catalog } from '../catalog/catalog.js';
-import { adminScope } from './admin-resource.js';
+import { adminScope } from '../catalog/admin-resource.js';
 import { splitScope } from '../tokens/scopes.js';
 
 export interface TokenOwner {

@@ -3,7 +3,7 @@
 // client reach this API, and with what", for client credentials, codes and refreshes alike.
 import type { Catalog } from '../catalog/catalog.js';
 import type { ResourceRecord } from '../stores/resources.js';
-import { adminResource, adminScope } from '../oidc/admin-resource.js';
+import { adminResource, adminScope } from '../catalog/admin-resource.js';
 import { feedResource, feedScope } from '../revocation/feed-resource.js';
 import { splitScope } from './scopes.js';
 

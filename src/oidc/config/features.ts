@@ -2,7 +2,7 @@
 // library ships that is unsafe for production is set here explicitly (OIDC-PROVIDER-NOTES.md).
 import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { TokenAccessPolicy } from '../token-access-policy.js';
-import type { ResourceAccess } from '../resource-access.js';
+import type { ResourceAccess } from '../../tokens/resource-access.js';
 import { resourceIndicatorsConfig } from './resource-indicators.js';
 import type { logoutPages as createLogoutPages } from './logout-pages.js';
 
@@ -37,11 +37,7 @@ export function features(
     clientCredentials: { enabled: true },
     introspection: { enabled: true, allowedPolicy: introspectionPolicy(policy) },
     revocation: { enabled: true, allowedPolicy: revocationPolicy(policy) },
-    resourceIndicators: {
-      ...resourceIndicators,
-      // The library passes `oneOf` read-only; resource-indicators.ts takes a mutable array (and does not change it).
-      defaultResource: (ctx, client, oneOf) => resourceIndicators.defaultResource(ctx, client, oneOf && [...oneOf]),
-    },
+    resourceIndicators,
     rpInitiatedLogout: { enabled: true, ...logoutPages },
     userinfo: { enabled: true },
     registration: { enabled: false },

@@ -12,7 +12,7 @@
 //   passed max_age, signs in again from the start.
 import { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Catalog } from '../../catalog/catalog.js';
-import { splitScope } from '../scopes.js';
+import { splitScope } from '../../tokens/scopes.js';
 import { acr, assessSession, requestedByParameters, requiredAuthentication, type Assessment } from '../authentication-requirements.js';
 
 /** The login prompt's reason when the session must add a second factor (interactions/routes.ts). */

@@ -23,8 +23,9 @@ export function resourceIndicatorsConfig(access: ResourceAccess) {
   // is meant (so `scope=admin` alone yields an admin token); with no scope either, the client's
   // only reachable API. Anything else must say `resource` (RFC 8707 §2: the server may apply a
   // default when none is given).
-  async function defaultResource(ctx: KoaContextWithOIDC, client: { clientId: string }, oneOf?: string[]) {
-    if (oneOf) return oneOf;
+  async function defaultResource(ctx: KoaContextWithOIDC, client: { clientId: string }, oneOf?: readonly string[]) {
+    // The library's read-only list of the grant's resources: answer with a copy of it.
+    if (oneOf) return [...oneOf];
     await refuseUnknownScopes(ctx, client, access);
     if ((ctx.oidc.params as Record<string, unknown>).grant_type !== 'client_credentials') return undefined;
     const requested = requestedApiScopes(ctx);

@@ -17,8 +17,6 @@ import {
 } from '../../tokens/token-exchange.js';
 import { setDelegationClaims } from '../config/extra-token-claims.js';
 
-/** Kept for app.ts until it imports the grant type from tokens/token-exchange.ts. */
-export { tokenExchangeGrantType };
 
 export function registerTokenExchange(provider: Provider, deps: TokenExchangeDeps): void {
   async function exchangeToken(ctx: KoaContextWithOIDC): Promise<void> {

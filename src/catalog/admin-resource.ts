@@ -1,7 +1,7 @@
 // The admin API is itself an API of this server: admin tokens are client_credentials JWTs
 // whose audience is `${issuer}/admin` and whose scope holds `admin`.
 import type { ResourceRecord } from '../stores/resources.js';
-import { builtinResource } from '../catalog/builtin-resource.js';
+import { builtinResource } from './builtin-resource.js';
 
 export const adminScope = 'admin';
 
