@@ -1,7 +1,7 @@
 // Errors become answers here and only here. One vocabulary: an OAuth error code (RFC 6749 §5.2,
 // §4.1.2.1), a description, an HTTP status and headers (HttpError). One classification of
 // anything thrown (classifyError), one JSON renderer and one page renderer (views/error.eta).
-// oidc-provider answers its own routes with its own OAuth errors; src/oidc/store-outages.ts
+// oidc-provider answers its own routes with its own OAuth errors; src/oidc/library-errors.ts
 // re-answers only the failures the library cannot tell from a bug (a store outage, bad text).
 import type { Context, Next } from 'koa';
 import type { Logger } from '../log.js';

@@ -5,7 +5,7 @@
 // "would like to:" over nothing.
 import type { Catalog } from '../catalog/catalog.js';
 import type { MissingConsent } from '../oidc/consent-memory.js';
-import { oidcScopes, splitScope } from '../oidc/scopes.js';
+import { oidcScopes, splitScope } from '../tokens/scopes.js';
 
 const oidcScopeText: Record<string, string> = {
   openid: 'Know who you are (your user identifier)',

@@ -24,9 +24,8 @@ import { cookieConfiguration } from './config/cookie-signer.js';
 import { createLoadExistingGrant } from './consent-memory.js';
 import { applyProviderPatches, handleStructuredTokens, prepareLibraryStacks } from './internals.js';
 import type { ResourceAccess } from '../tokens/resource-access.js';
-import { answerStoreOutagesWith503 } from './store-outages.js';
+import { answerLibraryFailures, createLibraryErrorPage } from './library-errors.js';
 import { answerMissingClientAuthWith401, describeRefusedClientAssertions } from './client-auth-errors.js';
-import { isStoreUnavailable } from '../stores/availability.js';
 import { extraTokenClaims } from './config/extra-token-claims.js';
 import { registerTokenExchange } from './grants/token-exchange.js';
 import type { Audit } from '../audit/audit.js';
@@ -117,12 +116,7 @@ function providerConfiguration(deps: ProviderDeps) {
       return (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin);
     },
     interactions: interactionsConfiguration(deps.catalog),
-    renderError(ctx, out, error) {
-      if (!(error as { expose?: boolean }).expose) deps.log.error({ err: error }, 'provider error');
-      ctx.type = 'html';
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = views.render('error', { error: out.error, description: out.error_description });
-    },
+    renderError: createLibraryErrorPage({ views }),
   } satisfies Configuration;
 }
 
@@ -175,10 +169,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     revocation: createJwtRevocation(deps.jwtEndpoints),
     introspection: createJwtIntrospection(deps.jwtEndpoints),
   });
-  provider.on('server_error', (_ctx, error) => {
-    if (!isStoreUnavailable(error)) deps.log.error({ err: error }, 'oidc-provider server_error');
-  });
-  answerStoreOutagesWith503(provider, deps);
+  answerLibraryFailures(provider, deps);
   answerMissingClientAuthWith401(provider);
   describeRefusedClientAssertions(provider, deps.checkClientAssertion);
   return provider;

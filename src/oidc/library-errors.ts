@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 /** The failure of a request whose 500 we answer ourselves, by request. */
 const reanswered = new WeakMap<object, HttpError>();
 
-export function answerStoreOutagesWith503(provider: Provider, deps: { views: Views; log: Logger }): void {
+export function answerLibraryFailures(provider: Provider, deps: { views: Views; log: Logger }): void {
   // lib/shared/error_handler.js emits `server_error` with the error for every 500 it answers
   // (every error it does not expose), pages and JSON alike: the one place they are logged.
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
