@@ -74,8 +74,9 @@ function createOwnRoutes(deps: AppDeps): Middleware {
       createAdminRouter(deps),
     ].flatMap((router) => [router.routes(), router.allowedMethods()]),
   ) as Middleware;
-  return function ownRoutes(ctx, next) {
-    return isOwnPath(ctx.path) ? routes(ctx, next) : next();
+  return async function ownRoutes(ctx, next) {
+    if (isOwnPath(ctx.path)) await routes(ctx, next);
+    else await next();
   };
 }
 

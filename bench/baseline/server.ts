@@ -149,7 +149,8 @@ export async function startBaseline(config: BaselineConfig, secrets: SharedSecre
   } as unknown as Configuration;
 
   const provider = new Provider(config.issuer, configuration);
-  const server = http.createServer(provider.callback());
+  const handle = provider.callback();
+  const server = http.createServer((request, response) => void handle(request, response));
   // The same socket limits as Portcullis (src/server.ts).
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;

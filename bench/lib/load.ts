@@ -93,7 +93,7 @@ export async function runAutocannon(options: {
       },
       (error: unknown, done: autocannon.Result) => {
         clearTimeout(hardStop);
-        if (error) reject(error instanceof Error ? error : new Error(String(error)));
+        if (error) reject(error instanceof Error ? error : new Error(typeof error === 'string' ? error : JSON.stringify(error)));
         else resolve(done);
       },
     );

@@ -71,7 +71,7 @@ export async function measureRedisFootprint(redisUrl: string, prefix: string, sa
       }
       classes[name] = entry;
     }
-    const mean = (name: string) => (classes[name]?.sampled ? classes[name]!.meanBytes : undefined);
+    const mean = (name: string) => (classes[name]?.sampled ? classes[name].meanBytes : undefined);
     const grantIndex = classes.grant;
     // A refresh token adds one member to its grant's SET: its share of that set.
     const memberShare = grantIndex?.meanMembers ? grantIndex.meanBytes / grantIndex.meanMembers : 0;

@@ -132,7 +132,7 @@ function withdrawnApiScopes(before: ClientMetadata, after: ClientMetadata): stri
 }
 
 function clientIdParam(ctx: Context): string {
-  const clientId = String(ctx.params.client_id ?? '');
+  const clientId = String((ctx.params as Record<string, string | undefined>).client_id ?? '');
   if (!clientIdPattern.test(clientId)) throw notFound('no client with this client_id');
   return clientId;
 }

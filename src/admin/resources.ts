@@ -81,7 +81,7 @@ export function createResourceRoutes(deps: { db: Database; catalog: Catalog; iss
   }
 
   function identifierParam(ctx: Context): string {
-    const value = String(ctx.params.identifier ?? '');
+    const value = String((ctx.params as Record<string, string | undefined>).identifier ?? '');
     if (!value || value.length > 2048 || !isStorableText(value)) throw notFound('no API with this identifier');
     return value;
   }

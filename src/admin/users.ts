@@ -72,7 +72,7 @@ function present(user: UserRecord): Record<string, unknown> {
 }
 
 function subParam(ctx: Context): string {
-  const sub = String(ctx.params.sub ?? '');
+  const sub = String((ctx.params as Record<string, string | undefined>).sub ?? '');
   if (sub.length === 0 || sub.length > 128 || !isStorableText(sub)) throw notFound('no user with this sub');
   return sub;
 }

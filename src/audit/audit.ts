@@ -52,7 +52,7 @@ function createGroupWriter(db: Queryable): (event: SecurityEvent) => Promise<voi
   }
   return (event) =>
     new Promise<void>((resolve, reject) => {
-      queue.push({ event, done: (error) => (error === undefined ? resolve() : reject(error as Error)) });
+      queue.push({ event, done: (error) => (error === undefined ? resolve() : reject(error)) });
       if (!writing) void drain();
     });
 }

@@ -19,7 +19,8 @@ function cell(value: unknown): string {
   if (Array.isArray(value)) return value.length ? value.map(cell).join(' ') : '-';
   if (typeof value === 'object') return JSON.stringify(value);
   // Control characters would break the layout (or the terminal); show them escaped.
-  return String(value).replace(/\p{Cc}/gu, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' ? value.toString() : JSON.stringify(value) ?? '';
+  return text.replace(/\p{Cc}/gu, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {

@@ -10,7 +10,7 @@ import { readFormBody } from '../http/form-body.js';
 import { classifyError, HttpError, logClassified, renderErrorPage, storeUnavailable, type ClassifiedError } from '../http/errors.js';
 import type { Views } from '../http/views.js';
 import type { Logger } from '../log.js';
-import { grantConsent, type MissingConsent } from '../oidc/consent-memory.js';
+import { grantConsent } from '../oidc/consent-memory.js';
 import type { Database } from '../stores/database.js';
 import type Provider from 'oidc-provider';
 import { servingProvider } from '../oidc/serving-provider.js';
@@ -118,7 +118,7 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
         accountId: String(interaction.session?.accountId),
         clientId: String(interaction.params.client_id),
         grantId: interaction.grantId,
-        missing: interaction.prompt.details as MissingConsent,
+        missing: interaction.prompt.details,
       },
     );
     await servingProvider(ctx).interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
@@ -148,7 +148,7 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
         uid: interaction.uid,
         csrf: csrf.tokenFor(interaction.uid),
         client: await clientLabel(String(interaction.params.client_id)),
-        ...(await describeConsent(deps.catalog, prompt.details as MissingConsent, interaction.params)),
+        ...(await describeConsent(deps.catalog, prompt.details, interaction.params)),
       });
       return;
     }

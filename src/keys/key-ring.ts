@@ -50,7 +50,7 @@ export async function createKeyRing(deps: { keysDir: string; db: Database; log: 
 
   const reread = async (): Promise<void> => {
     try {
-      keys = (await readSigningKeys(deps.keysDir)) as ScheduledKey[];
+      keys = (await readSigningKeys(deps.keysDir));
       recompute();
     } catch (error) {
       deps.log.error({ err: error }, 'could not re-read the signing keys; keeping the current ones');

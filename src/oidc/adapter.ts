@@ -1,6 +1,6 @@
 // oidc-provider's storage adapter: Client records come from the catalog (the clients table,
 // cached in process); every other model lives in the ephemeral store (Redis or Postgres).
-import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter } from 'oidc-provider';
 import type { Catalog } from '../catalog/catalog.js';
 import type { EphemeralStore, Payload } from '../stores/ephemeral/types.js';
 import { issuedAtMs, revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
@@ -107,7 +107,7 @@ function ephemeralAdapter(deps: AdapterDeps, model: string): Adapter {
       store.upsert(
         model,
         id,
-        await withPreciseTime(store, model, id, payload as Payload),
+        await withPreciseTime(store, model, id, payload),
         expiresIn === undefined ? undefined : expiresIn + clockTolerance,
       ),
     find: async (id) => {
@@ -115,10 +115,10 @@ function ephemeralAdapter(deps: AdapterDeps, model: string): Adapter {
       // compare it): not found.
       if (!isStorableText(id)) return undefined;
       const record = await store.find(model, id);
-      return record && (await isRevokedRecord(deps, model, id, record)) ? undefined : (record as AdapterPayload | undefined);
+      return record && (await isRevokedRecord(deps, model, id, record)) ? undefined : (record);
     },
-    findByUid: (uid) => store.findByUid(model, uid) as Promise<AdapterPayload | undefined>,
-    findByUserCode: (userCode) => store.findByUserCode(model, userCode) as Promise<AdapterPayload | undefined>,
+    findByUid: (uid) => store.findByUid(model, uid),
+    findByUserCode: (userCode) => store.findByUserCode(model, userCode),
     destroy: (id) => destroyRecord(deps, model, id),
     revokeByGrantId: (grantId) => revokeGrant(deps, grantId),
     // The library checks `consumed` and then calls consume() (find-then-act). Two parallel
@@ -140,7 +140,7 @@ function clientAdapter(catalog: Catalog): Adapter {
   return {
     async find(id) {
       const record = await catalog.findClient(id);
-      return record && (toProviderClientMetadata(record) as AdapterPayload);
+      return record && (toProviderClientMetadata(record));
     },
     upsert: readOnly,
     findByUid: readOnly,

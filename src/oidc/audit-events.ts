@@ -15,7 +15,7 @@ function assertionSubject(assertion: string): string | undefined {
 }
 
 function whyGrantRevoked(ctx: KoaContextWithOIDC): string {
-  const grantType = (ctx.oidc.params as Record<string, unknown> | undefined)?.grant_type;
+  const grantType = (ctx.oidc.params)?.grant_type;
   if (ctx.oidc.route === 'revocation') return 'token revoked by the client (RFC 7009)';
   if (grantType === 'authorization_code') return 'authorization code used twice (RFC 9700 §4.2.4)';
   if (grantType === 'refresh_token') return 'rotated refresh token reused (RFC 9700 §4.14.2)';
@@ -24,7 +24,7 @@ function whyGrantRevoked(ctx: KoaContextWithOIDC): string {
 
 export function auditProviderEvents(provider: Provider, audit: Audit): void {
   const recordRefusedAssertion = (ctx: KoaContextWithOIDC, error: Error) => {
-    const params = ctx.oidc?.params as Record<string, unknown> | undefined;
+    const params = ctx.oidc?.params;
     if (!(error instanceof errors.InvalidClientAuth) || typeof params?.client_assertion !== 'string') return;
     void audit.record({
       type: 'client_assertion_refused',

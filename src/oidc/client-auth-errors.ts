@@ -58,7 +58,7 @@ export function describeRefusedClientAssertions(provider: Provider, check: Pick<
   provider.use(async function describeRefusedClientAssertion(ctx, next) {
     await next();
     const body = ctx.body as { error?: string; error_description?: string } | undefined;
-    const assertion = (ctx.oidc?.params as Record<string, unknown> | undefined)?.client_assertion;
+    const assertion = (ctx as { oidc?: { params?: Record<string, unknown> } }).oidc?.params?.client_assertion;
     if (
       ctx.status === 401 &&
       body?.error === 'invalid_client' &&

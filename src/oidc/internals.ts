@@ -144,7 +144,10 @@ function refetchClientJwksOnUnknownKey(provider: Provider, minRefetchSeconds: nu
   for (const name of ['fresh', 'refresh', 'selectForVerify'] as const) requireMethod(patch, prototype, name, 'lib/models/client.js ClientKeyStore.prototype');
   const lastAttempt = new WeakMap<object, number>();
   const now = () => Math.floor(Date.now() / 1000);
+  // Both are called with .call(this) on the key store they belong to.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const originalRefresh = prototype.refresh;
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const originalSelect = prototype.selectForVerify;
 
   prototype.fresh = function fresh(this: PatchableClientKeyStore) {

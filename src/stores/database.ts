@@ -196,7 +196,7 @@ function openPostgres(connectionString: string, queryTimeoutMs: number): Databas
   const checkOut = (timeoutMs: number): Promise<pg.PoolClient> => {
     const acquiring = pool.connect();
     // A connection that arrives after the caller gave up goes straight back.
-    return within(acquiring, timeoutMs, () => acquiring.then((late) => late.release(), () => {}));
+    return within(acquiring, timeoutMs, () => void acquiring.then((late) => late.release(), () => {}));
   };
 
   /** Runs statements on one checked-out connection, each bounded; discards it if one broke it. */

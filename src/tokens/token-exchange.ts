@@ -69,7 +69,7 @@ async function resolveTarget(catalog: Catalog, params: Params): Promise<Resource
   const targets = new Set([...list(params, 'resource'), ...list(params, 'audience')]);
   if (targets.size === 0) throw new errors.InvalidRequest('resource or audience is required');
   if (targets.size > 1) throw new errors.InvalidTarget('exactly one target API may be requested');
-  const [identifier] = targets as Set<string>;
+  const [identifier] = targets;
   const api = await catalog.findResource(identifier!);
   if (!api) throw new errors.InvalidTarget('unknown target API');
   return api;

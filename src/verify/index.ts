@@ -91,12 +91,13 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     throw new TypeError('algorithms must name asymmetric JWS algorithms (RFC 8725 §3.1, §3.2)');
   }
   let feed: FeedClient | undefined;
-  if (options.revocationFeed) {
+  const { revocationFeed } = options;
+  if (revocationFeed) {
     feed = startFeedClient({
-      url: options.revocationFeed.url ?? `${issuer}/revocations`,
-      getAccessToken: options.revocationFeed.getAccessToken,
+      url: revocationFeed.url ?? `${issuer}/revocations`,
+      getAccessToken: () => revocationFeed.getAccessToken(),
       fetch: options.fetch ?? globalThis.fetch,
-      onError: options.revocationFeed.onError,
+      onError: revocationFeed.onError,
     });
   }
 

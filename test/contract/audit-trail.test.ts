@@ -41,7 +41,7 @@ describe(`audit trail (${process.env.DATABASE_URL ? 'Postgres' : 'PGlite'})`, ()
         if (/INSERT INTO security_events/.test(args[0])) inserts += 1;
         return db.query(...args);
       },
-    }) as Database;
+    });
 
   it('stores 200 events recorded at once, in order, with far fewer INSERTs', async () => {
     inserts = 0;

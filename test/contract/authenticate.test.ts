@@ -39,7 +39,7 @@ describe('authenticateUser', () => {
     assert.deepEqual(await authenticateUser({ db: pglite.db, log }, 'old-hash', password), { ok: true, sub: 'u-old' });
     const upgraded = (await findUserBySub(pglite.db, 'u-old'))!.passwordHash;
     assert.notEqual(upgraded, weak);
-    const params = Object.fromEntries(upgraded.split('$')[3]!.split(',').map((pair) => pair.split('=')));
+    const params = Object.fromEntries(upgraded.split('$')[3]!.split(',').map((pair) => pair.split('=') as [string, string]));
     assert.ok(upgraded.startsWith('$argon2id$'));
     assert.deepEqual(params, { m: '19456', t: '2', p: '1' });
     assert.equal(await argon2.verify(upgraded, password), true);

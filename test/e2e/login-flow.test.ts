@@ -107,7 +107,7 @@ describe(`browser login flow (${storesLabel})`, () => {
     assert.equal(claims.aud, clientId);
     assert.equal(typeof claims.auth_time, 'number');
     assert.equal(typeof claims.sid, 'string');
-    const idTokenHeader = JSON.parse(Buffer.from(tokens.id_token!.split('.')[0]!, 'base64url').toString());
+    const idTokenHeader = JSON.parse(Buffer.from(tokens.id_token!.split('.')[0]!, 'base64url').toString()) as { alg?: string };
     assert.equal(idTokenHeader.alg, 'RS256');
     assert.ok(tokens.refresh_token, 'offline_access yields a refresh token');
 
@@ -119,7 +119,7 @@ describe(`browser login flow (${storesLabel})`, () => {
     assert.equal(userinfo.preferred_username, 'alice');
 
     // Naming the API at the token endpoint yields its RFC 9068 JWT.
-    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!, { resource: api });
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token, { resource: api });
     const jwks = createRemoteJWKSet(new URL(`${server.issuer}/jwks`));
     const { payload, protectedHeader } = await jwtVerify(refreshed.access_token, jwks, {
       issuer: server.issuer,

@@ -255,7 +255,7 @@ describe(`login pages on a phone, accessible (${storesLabel})`, () => {
     // One more scope: only that one is asked for; the rest is named as already allowed.
     await page.goto(authorizationUrl({ scope: 'openid profile email pages.read', prompt: 'consent' }));
     await page.waitForSelector('button[value="allow"]');
-    const lists = await page.$$eval('main ul', (uls) => uls.map((ul) => [...ul.querySelectorAll('li')].map((li) => li.textContent!.trim())));
+    const lists = await page.$$eval('main ul', (uls) => uls.map((ul) => [...ul.querySelectorAll('li')].map((li) => li.textContent.trim())));
     assert.deepEqual(lists, [
       ['See your email address'],
       ['Know who you are (your user identifier)', 'See your name and username', 'Pages API: pages.read'],
@@ -272,7 +272,7 @@ describe(`login pages on a phone, accessible (${storesLabel})`, () => {
     assert.match(text, /asks you to confirm that it may still:/);
     const emptyLists = await page.$$eval('main ul', (uls) => uls.filter((ul) => ul.querySelectorAll('li').length === 0).length);
     assert.equal(emptyLists, 0, 'no empty list');
-    const confirmed = await page.$$eval('main ul li', (items) => items.map((li) => li.textContent!.trim()));
+    const confirmed = await page.$$eval('main ul li', (items) => items.map((li) => li.textContent.trim()));
     assert.deepEqual(confirmed, ['Know who you are (your user identifier)', 'See your name and username', 'See your email address', 'Pages API: pages.read']);
     assert.equal(await page.textContent('button[value="allow"]'), 'Continue');
     await checkPage(page, 'consent with nothing to ask', documents);

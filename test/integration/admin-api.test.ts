@@ -265,7 +265,7 @@ describe(`admin API (${storesLabel})`, () => {
       assert.equal(read.status, 200);
       assert.equal(read.json?.client_id, clientId);
       assert.equal(read.json?.client_name, 'Orders worker');
-      assert.ok(!('client_secret' in read.json!), 'GET never returns client_secret');
+      assert.ok(!('client_secret' in read.json), 'GET never returns client_secret');
       assert.ok(!read.text.includes(clientSecret));
 
       const list = await admin.call('GET', '/clients?limit=200');
@@ -393,8 +393,8 @@ describe(`admin API (${storesLabel})`, () => {
 
       const read = await admin.call('GET', route);
       assert.equal(read.json?.scope, 'orders.read orders.write');
-      assert.ok(!('client_name' in read.json!), 'PUT replaces: fields left out are gone');
-      assert.ok(!('contacts' in read.json!));
+      assert.ok(!('client_name' in read.json), 'PUT replaces: fields left out are gone');
+      assert.ok(!('contacts' in read.json));
 
       // The new scope is usable at once and the old secret still authenticates.
       const token = await requestToken(server.url, {

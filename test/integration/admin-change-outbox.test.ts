@@ -138,7 +138,7 @@ describe(`a delete and its revocation are one change (${label})`, () => {
   }
 
   async function clientToken(url: string, clientId: string, resource = api): Promise<string> {
-    const { body } = await requestClientToken(url, clientId, secrets[clientId]!, resource);
+    const { body } = await requestClientToken(url, clientId, secrets[clientId], resource);
     assert.ok(body.access_token, JSON.stringify(body));
     return body.access_token;
   }

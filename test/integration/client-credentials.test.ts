@@ -102,7 +102,7 @@ describe(`client_credentials (${storesLabel})`, () => {
       // 32 random bytes, base64url without padding.
       assert.match(secret as string, /^[A-Za-z0-9_-]{43}$/);
 
-      const read = await admin.call('GET', `/clients/${encodeURIComponent(created.json!.client_id as string)}`);
+      const read = await admin.call('GET', `/clients/${encodeURIComponent(created.json.client_id as string)}`);
       assert.equal(read.status, 200);
       assert.equal(read.json?.client_secret, undefined);
       assert.ok(!read.text.includes(secret as string), 'the secret is never shown again');

@@ -508,7 +508,7 @@ describe(`private_key_jwt client authentication (${storesLabel})`, () => {
       // An RS256 signature by an RSA key that carries the EC key's kid.
       assertRefused(await requestToken(server, await assertion({ header: { kid: keys.es256.kid } }, ids.es256, keys.attackerRsa)));
       // A genuine PS256 signature by the RS256 client's own key, whose JWK says alg RS256.
-      const rsaKeyObject = crypto.createPrivateKey({ key: (await exportJWK(keys.rs256.privateKey)) as crypto.JsonWebKey, format: 'jwk' });
+      const rsaKeyObject = crypto.createPrivateKey({ key: (await exportJWK(keys.rs256.privateKey)), format: 'jwk' });
       const ps256 = await new CompactSign(encoder.encode(JSON.stringify(goodClaims(ids.rs256, server.issuer))))
         .setProtectedHeader({ alg: 'PS256', kid: keys.rs256.kid })
         .sign(rsaKeyObject);

@@ -203,7 +203,7 @@ describe(`losing Redis data never revives a revocation (${label})`, () => {
     // RFC 7009 §2.1: revoking a refresh token revokes its grant, and with it the grant's access tokens.
     const refreshRevocation = await fetch(`${first.url}/token/revocation`, {
       method: 'POST',
-      headers: { authorization: basicAuth('vault-web', secrets['vault-web']!) },
+      headers: { authorization: basicAuth('vault-web', secrets['vault-web']) },
       body: new URLSearchParams({ token: byRefresh.refresh, token_type_hint: 'refresh_token' }),
     });
     assert.equal(refreshRevocation.status, 200);

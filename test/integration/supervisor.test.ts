@@ -44,8 +44,8 @@ async function startMain(dir: string, env: Record<string, string>): Promise<Star
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = { stdout: '', stderr: '' };
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
   return { child, output, url };
 }
 

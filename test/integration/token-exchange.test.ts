@@ -245,7 +245,7 @@ describe(`token exchange (${storesLabel})`, () => {
 
     // Paging and filters of GET /admin/events.
     const first = await adminRequest(server.url, admin, 'GET', '/admin/events?type=token_exchange&limit=1');
-    const second = await adminRequest(server.url, admin, 'GET', `/admin/events?type=token_exchange&limit=1&after=${first.next_cursor}`);
+    const second = await adminRequest(server.url, admin, 'GET', `/admin/events?type=token_exchange&limit=1&after=${String(first.next_cursor)}`);
     const [newest] = first.items as { id: number }[];
     const [older] = second.items as { id: number }[];
     assert.ok(newest && older && older.id < newest.id, 'newest first, pages continue with next_cursor');

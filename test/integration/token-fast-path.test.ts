@@ -405,8 +405,8 @@ describe(`fast paths: client credentials, token exchange, introspection (${store
     const successes = records.filter((event) => event.outcome === 'success');
     assert.equal(successes.length, 2, events.text);
     assert.deepEqual(successes[0], { ...successes[0], sub: basicClient.id });
-    assert.deepEqual(successes[0]!.details, successes[1]!.details);
-    assert.deepEqual(successes[0]!.details.chain, [inventoryService.id]);
+    assert.deepEqual(successes[0].details, successes[1]!.details);
+    assert.deepEqual(successes[0].details.chain, [inventoryService.id]);
   });
 
   it('token exchanges the policy refuses are answered (and audited) by the library', async () => {

@@ -100,7 +100,7 @@ describe(`usernames (${storesLabel})`, () => {
       [...variants, ...variants].map((username) => adminCall('POST', '/admin/users', { username, password })),
     );
     const statuses = answers.map((answer) => answer.status).sort();
-    assert.deepEqual(statuses, [201, ...Array(variants.length * 2 - 1).fill(409)]);
+    assert.deepEqual(statuses, [201, ...Array<number>(variants.length * 2 - 1).fill(409)]);
   });
 
   it('signs in by any case of the username, and shows the username as typed', async () => {

@@ -187,7 +187,7 @@ export async function serverSigningKeys(server: TestServer): Promise<Record<'ES2
     const jwk = keys.find((key) => key.alg === alg);
     assert.ok(jwk, `the server has an ${alg} key`);
     const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = jwk;
-    const publicPem = crypto.createPublicKey({ key: publicJwk as crypto.JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
+    const publicPem = crypto.createPublicKey({ key: publicJwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
     result[alg] = { kid: jwk.kid, alg, privateKey: (await importJWK(jwk, alg)) as CryptoKey, publicJwk, publicPem };
   }
   return result as Record<'ES256' | 'RS256', ServerKey>;

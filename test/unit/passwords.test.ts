@@ -17,7 +17,7 @@ describe('hashPassword', () => {
     const match = /^\$argon2id\$v=19\$([a-z]=\d+(?:,[a-z]=\d+)*)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/.exec(hash);
     assert.ok(match, `PHC format: ${hash}`);
     // PHC parameters are name=value pairs; their order is the encoder's choice.
-    const params = Object.fromEntries(match[1]!.split(',').map((pair) => pair.split('=')));
+    const params = Object.fromEntries(match[1]!.split(',').map((pair) => pair.split('=') as [string, string]));
     assert.deepEqual(params, { m: '19456', t: '2', p: '1' });
     assert.ok(Buffer.from(match[2]!, 'base64').length >= 16, 'a salt of at least 16 bytes');
     assert.ok(Buffer.from(match[3]!, 'base64').length >= 32, 'a tag of at least 32 bytes');

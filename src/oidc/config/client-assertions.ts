@@ -110,7 +110,7 @@ function timeProblems(claims: Claims, policy: ClientAssertionPolicy, now: number
 
 function decoded(assertion: string): { claims: Claims; header: Claims } | undefined {
   try {
-    return { claims: decodeJwt(assertion), header: decodeProtectedHeader(assertion) as Claims };
+    return { claims: decodeJwt(assertion), header: decodeProtectedHeader(assertion) };
   } catch {
     return undefined;
   }

@@ -13,7 +13,7 @@ import { resourceServerFormat } from '../../tokens/format.js';
 import { refuseUnknownScopes } from './unknown-scopes.js';
 
 function requestedApiScopes(ctx: KoaContextWithOIDC): string[] {
-  const scope = (ctx.oidc.params as Record<string, unknown> | undefined)?.scope;
+  const scope = (ctx.oidc.params)?.scope;
   return splitScope(scope).filter((value) => !oidcScopes.has(value));
 }
 

@@ -19,7 +19,7 @@ const authorizationRoutes = new Set(['authorization', 'pushed_authorization_requ
 const knownWithoutResource = [...oidcScopes].join(', ');
 
 function requestedApiScopes(ctx: KoaContextWithOIDC): string[] {
-  return splitScope((ctx.oidc.params as Record<string, unknown> | undefined)?.scope).filter((scope) => !oidcScopes.has(scope));
+  return splitScope((ctx.oidc.params)?.scope).filter((scope) => !oidcScopes.has(scope));
 }
 
 /**
@@ -59,6 +59,6 @@ async function refuseClientCredentialsScopes(ctx: KoaContextWithOIDC, clientId: 
 /** For `defaultResource`: refuses the request's unknown scopes, or returns having done nothing. */
 export async function refuseUnknownScopes(ctx: KoaContextWithOIDC, client: { clientId: string }, access: ResourceAccess): Promise<void> {
   if (authorizationRoutes.has(String(ctx.oidc.route))) return refuseAuthorizationScopes(ctx);
-  const params = ctx.oidc.params as Record<string, unknown> | undefined;
+  const params = ctx.oidc.params;
   if (ctx.oidc.route === 'token' && params?.grant_type === 'client_credentials') await refuseClientCredentialsScopes(ctx, client.clientId, access);
 }

@@ -14,13 +14,16 @@ export function createFastPath(endpoint: 'token' | 'introspection', path: string
   const served = counter.labels({ endpoint, outcome: 'served' });
   const handedOver = counter.labels({ endpoint, outcome: 'handed_over' });
   return async function fastPath(ctx: Context, next: Next): Promise<void> {
-    if (ctx.method !== 'POST' || ctx.path !== path) return next();
+    if (ctx.method !== 'POST' || ctx.path !== path) {
+      await next();
+      return;
+    }
     const form = asksForOtherMechanisms(ctx) ? undefined : await readTokenForm(ctx);
     if (form && (await answer(ctx, form))) {
       served.inc();
       return;
     }
     handedOver.inc();
-    return next();
+    await next();
   };
 }
