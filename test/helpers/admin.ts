@@ -6,15 +6,20 @@ export function basicAuth(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 }
 
-export async function getAdminToken(url: string): Promise<string> {
+/** A client-credentials access token that must be issued (client_secret_basic). */
+export async function clientCredentialsToken(url: string, clientId: string, secret: string, fields: Record<string, string>): Promise<string> {
   const response = await fetch(`${url}/token`, {
     method: 'POST',
-    headers: { authorization: basicAuth(adminClientId, adminClientSecret) },
-    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'admin' }),
+    headers: { authorization: basicAuth(clientId, secret) },
+    body: new URLSearchParams({ grant_type: 'client_credentials', ...fields }),
   });
   const body = (await response.json()) as { access_token?: string };
-  if (!response.ok || !body.access_token) throw new Error(`admin token: ${response.status} ${JSON.stringify(body)}`);
+  if (!response.ok || !body.access_token) throw new Error(`token for ${clientId}: ${response.status} ${JSON.stringify(body)}`);
   return body.access_token;
+}
+
+export function getAdminToken(url: string): Promise<string> {
+  return clientCredentialsToken(url, adminClientId, adminClientSecret, { scope: 'admin' });
 }
 
 /** An admin call that must succeed; returns the JSON answer ({} for 204). */

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
-import { adminRequest, basicAuth, createUser, getAdminToken, introspectAsAdmin } from '../helpers/admin.js';
+import { adminRequest, basicAuth, clientCredentialsToken, createUser, getAdminToken, introspectAsAdmin } from '../helpers/admin.js';
 import { readEventStream } from '../helpers/event-stream.js';
 import { authorizationRequest, BrowserlessUser } from '../helpers/http-login.js';
 import { createTestEnvironment, freePort, type TestEnvironment, type TestServer } from '../helpers/server.js';
@@ -81,16 +81,7 @@ describe(`losing Redis data never revives a revocation (${label})`, () => {
   /** Tokens nothing revoked. */
   const live: Record<string, string> = {};
 
-  async function clientToken(url: string, clientId: string, resource = api): Promise<string> {
-    const response = await fetch(`${url}/token`, {
-      method: 'POST',
-      headers: { authorization: basicAuth(clientId, secrets[clientId]!) },
-      body: new URLSearchParams({ grant_type: 'client_credentials', resource }),
-    });
-    const body = (await response.json()) as { access_token?: string };
-    assert.ok(body.access_token, JSON.stringify(body));
-    return body.access_token;
-  }
+  const clientToken = (url: string, clientId: string, resource = api) => clientCredentialsToken(url, clientId, secrets[clientId]!, { resource });
 
   /** A browserless login of `username` to vault-web: its JWT access token for the API and refresh token. */
   async function login(username: string): Promise<{ access: string; refresh: string }> {

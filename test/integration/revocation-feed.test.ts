@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { importJWK, SignJWT, type JWK } from 'jose';
-import { adminRequest, basicAuth, getAdminToken } from '../helpers/admin.js';
+import { adminRequest, basicAuth, clientCredentialsToken, getAdminToken } from '../helpers/admin.js';
 import { readEventStream, type StreamEvent } from '../helpers/event-stream.js';
 import { until } from '../helpers/wait.js';
 import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
@@ -30,16 +30,7 @@ describe(`revocation feed and portcullis/verify (${storesLabel})`, () => {
   let verifier: TokenVerifier;
   const secrets: Record<string, string> = {};
 
-  async function clientToken(clientId: string, resource: string): Promise<string> {
-    const response = await fetch(`${server.url}/token`, {
-      method: 'POST',
-      headers: { authorization: basicAuth(clientId, secrets[clientId]!) },
-      body: new URLSearchParams({ grant_type: 'client_credentials', resource }),
-    });
-    const body = (await response.json()) as { access_token?: string };
-    assert.ok(body.access_token, JSON.stringify(body));
-    return body.access_token;
-  }
+  const clientToken = (clientId: string, resource: string) => clientCredentialsToken(server.url, clientId, secrets[clientId]!, { resource });
 
   before(async () => {
     env = await createTestEnvironment();
