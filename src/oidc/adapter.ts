@@ -25,7 +25,7 @@ async function revokeGrant(deps: AdapterDeps, grantId: string): Promise<void> {
 
 // Records whose subject, client or grant was revoked after they were issued are treated as
 // gone: refresh tokens, codes, opaque access tokens and sessions stop working at once, on every
-// instance, without finding and deleting each one (DESIGN.md "Revocation reach").
+// instance, without finding and deleting each one (docs/DESIGN.md "Revocation reach").
 const revocableModels = new Set(['AccessToken', 'ClientCredentials', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'Session']);
 
 // The precise times the adapter keeps in a stored record beside the library's epoch seconds

@@ -1,5 +1,5 @@
 // Assembles the oidc-provider instance: configuration from the modules in ./config, one concern
-// each (unsafe library defaults are overridden there: OIDC-PROVIDER-NOTES.md), and the hooks
+// each (unsafe library defaults are overridden there: docs/OIDC-PROVIDER-NOTES.md), and the hooks
 // installed by the modules that own them.
 import type { Middleware } from 'koa';
 import Provider, { type Configuration } from 'oidc-provider';

@@ -7,8 +7,8 @@ import { errors } from 'oidc-provider';
 import type { RevocationStore } from '../stores/revocations/types.js';
 import type { Audit } from '../audit/audit.js';
 import type { VerifyAccessToken } from '../tokens/access-token-verifier.js';
-import { tokenIdentity } from '../tokens/claims.js';
 import { looksLikeJwt } from '../tokens/format.js';
+import { checkAccessToken } from '../tokens/access-token-check.js';
 
 type Next = () => Promise<unknown>;
 
@@ -59,12 +59,11 @@ export function createJwtRevocation(deps: JwtEndpointDeps) {
  */
 export async function introspectJwt(deps: JwtEndpointDeps, callerClientId: string, token: string): Promise<Record<string, unknown>> {
   const inactive = { active: false };
-  const verified = await deps.verifyAccessToken(token);
-  if (!verified.ok) return inactive;
-  const { claims } = verified;
-  if (!(await deps.mayIntrospect(callerClientId, { clientId: claims.client_id, aud: claims.aud }))) return inactive;
   // If the revocation state cannot be read this throws: never `active: true` on a guess.
-  if (await deps.revocations.isRevoked(tokenIdentity(claims))) return inactive;
+  const checked = await checkAccessToken(deps, token);
+  if (!checked.ok) return inactive;
+  const { claims } = checked;
+  if (!(await deps.mayIntrospect(callerClientId, { clientId: claims.client_id, aud: claims.aud }))) return inactive;
   return {
     active: true,
     token_type: 'Bearer',

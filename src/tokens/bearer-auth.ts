@@ -7,7 +7,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import { HttpError } from '../http/errors.js';
 import { splitScope } from './scopes.js';
 import type { VerifyAccessToken } from './access-token-verifier.js';
-import { tokenIdentity } from './claims.js';
+import { checkAccessToken } from './access-token-check.js';
 import type { RevocationStore } from '../stores/revocations/types.js';
 import type { ResourceAccess } from './resource-access.js';
 
@@ -51,17 +51,15 @@ export function createBearerAuth(deps: BearerAuthDeps, api: { realm: string; aud
     if (!header) throw unauthorized(realm, 'an access token is required');
     if (!match) throw unauthorized(realm, 'the Authorization header must be: Bearer <token>', 'invalid_request');
 
-    const verified = await deps.verifyAccessToken(match[1]!);
-    if (!verified.ok) {
-      throw unauthorized(realm, verified.reason === 'expired' ? 'the access token has expired' : 'the access token is invalid', 'invalid_token');
+    const checked = await checkAccessToken(deps, match[1]!);
+    if (!checked.ok && checked.reason !== 'revoked') {
+      throw unauthorized(realm, checked.reason === 'expired' ? 'the access token has expired' : 'the access token is invalid', 'invalid_token');
     }
-    const { claims } = verified;
+    const { claims } = checked;
     const clientId = claims.client_id;
     const client = clientId ? await deps.catalog.findClient(clientId) : undefined;
     if (!clientId || !client) throw unauthorized(realm, 'the client that obtained this token no longer exists', 'invalid_token');
-    if (await deps.revocations.isRevoked(tokenIdentity(claims))) {
-      throw unauthorized(realm, 'the access token has been revoked', 'invalid_token');
-    }
+    if (!checked.ok) throw unauthorized(realm, 'the access token has been revoked', 'invalid_token');
 
     // A genuine token of ours for another API is a valid token without the admin grant: 403.
     // These tokens come from client_credentials: the subject is the client itself, never a user

@@ -68,7 +68,7 @@ export function delegate(actor: string, subject: DelegatedToken, maxDepth: numbe
 
 /**
  * Seconds the exchanged token lives: the target API's TTL, cut to what is left of the subject
- * token (DESIGN.md "Token exchange"); zero or less means the subject has expired.
+ * token (docs/DESIGN.md "Token exchange"); zero or less means the subject has expired.
  */
 export function exchangeLifetime(apiTtl: number, subjectExp: number, nowSeconds: number): number {
   return Math.min(apiTtl, subjectExp - nowSeconds);

@@ -1,5 +1,5 @@
 // The format of our access tokens, for every path that signs or checks one: RFC 9068 JWTs
-// (`typ: at+jwt`, §2.1) signed with ES256 (DESIGN.md "Protocol surface": ES256 preferred for
+// (`typ: at+jwt`, §2.1) signed with ES256 (docs/DESIGN.md "Protocol surface": ES256 preferred for
 // access tokens), or opaque tokens for an API that asks for them (`access_token_format`).
 import type { ResourceServer } from 'oidc-provider';
 import type { ResourceRecord } from '../stores/resources.js';

@@ -1,4 +1,4 @@
-// The one rule for "which scopes of which API may this client get" (DESIGN.md "Protocol
+// The one rule for "which scopes of which API may this client get" (docs/DESIGN.md "Protocol
 // surface" and "Token exchange"), for client credentials, codes, refreshes and token exchange,
 // on the library path and the fast paths alike: a client may be granted only scopes that the
 // target API defines and that are in its own `scope` metadata (tokens/resource-access.ts

@@ -5,6 +5,7 @@ import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { VerifyAccessToken } from './access-token-verifier.js';
 import { tokenIdentity } from './claims.js';
+import { checkAccessToken } from './access-token-check.js';
 import { looksLikeJwt } from './format.js';
 import type { ExchangeAncestor, RevocationStore } from '../stores/revocations/types.js';
 import { exchangedFromClaim, readExchangedFrom } from '../revocation/token-claims.js';
@@ -57,14 +58,14 @@ function audiencesOf(aud: unknown): string[] {
 }
 
 async function readJwt(deps: PresentedTokenDeps, value: string, label: string): Promise<PresentedToken> {
-  const verified = await deps.verifyAccessToken(value);
-  if (!verified.ok) {
-    throw refused(`${label} is ${verified.reason === 'expired' ? 'expired' : 'not a valid access token of this server'}`);
+  const checked = await checkAccessToken(deps, value);
+  if (!checked.ok && checked.reason !== 'revoked') {
+    throw refused(`${label} is ${checked.reason === 'expired' ? 'expired' : 'not a valid access token of this server'}`);
   }
-  const { claims } = verified;
+  const { claims } = checked;
   if (typeof claims.sub !== 'string') throw refused(`${label} has no subject`);
+  if (!checked.ok) throw refused(`${label} has been revoked`);
   const identity = tokenIdentity(claims);
-  if (await deps.revocations.isRevoked(identity)) throw refused(`${label} has been revoked`);
   if (claims.act !== undefined && !isActClaim(claims.act)) throw refused(`${label} has a malformed act claim`);
   return {
     reference: claims.jti,

@@ -1,4 +1,4 @@
-// The RFC 8693 token-exchange decision, with the policy of DESIGN.md "Token exchange", asked by
+// The RFC 8693 token-exchange decision, with the policy of docs/DESIGN.md "Token exchange", asked by
 // the library-side grant (oidc/grants/token-exchange.ts, which lets the library issue) and by the
 // fast path (oidc/fast-path/token-exchange.ts, which hands any refusal to the library):
 // - the caller (already authenticated, holding this grant type) trades only tokens addressed
@@ -9,7 +9,7 @@
 // - the result lives no longer than the target's TTL nor than the subject token;
 // - the result carries its lineage (`exchanged_from`: the subject token and the tokens that one
 //   was exchanged from, with their clients) and the subject's grant (`gid`), so revoking any
-//   token up the chain, its client, its user or the grant revokes it (issue #14), JWT or opaque.
+//   token up the chain, its client, its user or the grant revokes it, JWT or opaque.
 import { errors } from 'oidc-provider';
 import type { Audit } from '../audit/audit.js';
 import type { Catalog } from '../catalog/catalog.js';

@@ -1,5 +1,5 @@
 // Which oidc-provider features are on, and the policies behind them. Each default the
-// library ships that is unsafe for production is set here explicitly (OIDC-PROVIDER-NOTES.md).
+// library ships that is unsafe for production is set here explicitly (docs/OIDC-PROVIDER-NOTES.md).
 import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { TokenAccessPolicy } from '../token-access-policy.js';
 import type { ResourceAccess } from '../../tokens/resource-access.js';

@@ -2,7 +2,7 @@
 // by a client authenticating with its secret or an inline-key private_key_jwt, is answered here,
 // in front of oidc-provider, with the same decision and the same token the library would produce.
 // The library's token endpoint spends most of its time on generality this request does not need
-// (issue #7: the bare library is the speed to match); everything else, including every error
+// (bench/README.md: the bare library is the speed to match); everything else, including every error
 // answer, is still the library's: any request this path is not certain about is handed on as
 // it came (the body it read included, token-form.ts), and the library decides it from scratch.
 //
