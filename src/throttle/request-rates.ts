@@ -1,6 +1,7 @@
 // Per-instance request rates: the token endpoints (token, introspection, revocation) per client
 // IP and per authenticated client, and the admin API per client IP. A request
 // over the rate gets 429 with Retry-After and `slow_down` (RFC 8628 §3.5's word for it).
+import { formDecode, readBasicCredentials } from '../http/basic-credentials.js';
 import type { Context, Next } from 'koa';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { tooManyRequests, type HttpError } from '../http/errors.js';
@@ -38,16 +39,8 @@ async function consumeOrThrow(limiter: RateLimiterAbstract | undefined, key: str
 
 /** The client id of an HTTP Basic header (RFC 6749 §2.3.1), if there is one. */
 function basicClientId(header: string): string | undefined {
-  const match = /^Basic ([A-Za-z0-9+/=]{1,2048})$/i.exec(header);
-  if (!match) return undefined;
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon <= 0) return undefined;
-  try {
-    return decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
-  } catch {
-    return undefined;
-  }
+  const credentials = readBasicCredentials(header);
+  return credentials && formDecode(credentials.rawId);
 }
 
 /**

@@ -5,6 +5,7 @@
 // library, which checks the same request again and answers it with its own error. So the fast
 // path can never refuse what the library would accept, nor accept what it would refuse: each
 // check here is the library's (lib/shared/client_auth.js, jwt_client_auth.js) or stricter.
+import { isCanonicalBase64, readBasicCredentials } from '../../http/basic-credentials.js';
 import type { Context } from 'koa';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { consumeAssertionJti } from '../assertion-replay.js';
@@ -51,7 +52,6 @@ function findClient(ctx: Context, clientId: string): Promise<ProviderClient | un
  * goes to the library, which decodes it (RFC 6749 §2.3.1).
  */
 const unreserved = /^[A-Za-z0-9._~-]+$/;
-const basicHeader = /^Basic ([A-Za-z0-9+/]+={0,2})$/;
 
 export interface PresentedCredentials {
   clientId: string;
@@ -66,16 +66,13 @@ export function presentedCredentials(ctx: Context, form: Form): PresentedCredent
   const { client_id: clientId, client_secret: secret, client_assertion: assertion } = form;
   if (authorization) {
     if (secret !== undefined || assertion !== undefined) return undefined;
-    const encoded = basicHeader.exec(authorization)?.[1];
-    if (!encoded) return undefined;
-    const bytes = Buffer.from(encoded, 'base64');
-    // Canonical base64 only: Buffer.from is lenient where the library is strict.
-    if (bytes.toString('base64') !== encoded) return undefined;
-    const decoded = bytes.toString('utf8');
-    const colon = decoded.indexOf(':');
-    const id = decoded.slice(0, colon);
-    const presented = decoded.slice(colon + 1);
-    if (colon <= 0 || !unreserved.test(id) || !unreserved.test(presented)) return undefined;
+    // The plainest form only: the scheme spelled as the library expects, canonical base64 (Buffer
+    // is lenient where the library is strict), and id and secret that form-decoding leaves as
+    // they are. Anything else goes to the library.
+    const credentials = authorization.startsWith('Basic ') ? readBasicCredentials(authorization) : undefined;
+    if (!credentials || !isCanonicalBase64(credentials.encoded)) return undefined;
+    const { rawId: id, rawSecret: presented } = credentials;
+    if (!unreserved.test(id) || !unreserved.test(presented)) return undefined;
     if (clientId !== undefined && clientId !== id) return undefined;
     return { clientId: id, method: 'client_secret_basic', secret: presented };
   }
