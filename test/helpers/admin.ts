@@ -1,26 +1,10 @@
 // Admin API calls for test set-up, as the bootstrap admin client of test/helpers/server.ts.
 import { adminClientId, adminClientSecret } from './server.js';
 
-export function basicAuth(id: string, secret: string): string {
-  // RFC 6749 §2.3.1: form-urlencode both parts before base64.
-  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-}
+import { basicAuth } from './http-support.js';
 
-/** A client-credentials access token that must be issued (client_secret_basic). */
-export async function clientCredentialsToken(url: string, clientId: string, secret: string, fields: Record<string, string>): Promise<string> {
-  const response = await fetch(`${url}/token`, {
-    method: 'POST',
-    headers: { authorization: basicAuth(clientId, secret) },
-    body: new URLSearchParams({ grant_type: 'client_credentials', ...fields }),
-  });
-  const body = (await response.json()) as { access_token?: string };
-  if (!response.ok || !body.access_token) throw new Error(`token for ${clientId}: ${response.status} ${JSON.stringify(body)}`);
-  return body.access_token;
-}
-
-export function getAdminToken(url: string): Promise<string> {
-  return clientCredentialsToken(url, adminClientId, adminClientSecret, { scope: 'admin' });
-}
+// One way to authenticate a test's token request (RFC 6749 §2.3.1) and to get an admin token.
+export { basicAuth, getAdminToken } from './http-support.js';
 
 /** An admin call that must succeed; returns the JSON answer ({} for 204). */
 export async function adminRequest(

@@ -25,7 +25,7 @@ import {
   ResponseLog,
   type AdminApi,
   type JsonResponse,
-} from './http-support.js';
+} from '../helpers/http-support.js';
 
 const ordersApi = 'https://api.test/orders';
 const sqlInjection = "'; DROP TABLE users; --";

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { waitForExit } from './http-support.js';
+import { waitForExit } from '../helpers/http-support.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 

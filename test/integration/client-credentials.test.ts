@@ -16,7 +16,7 @@ import {
   ResponseLog,
   type AdminApi,
   type JsonResponse,
-} from './http-support.js';
+} from '../helpers/http-support.js';
 
 const ordersApi = 'https://api.test/orders';
 const billingApi = 'https://api.test/billing';

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { databaseName } from '../../src/stores/create-database.js';
 import { realStores, storesLabel } from '../helpers/server.js';
-import { waitForExit } from './http-support.js';
+import { waitForExit } from '../helpers/http-support.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 

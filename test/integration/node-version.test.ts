@@ -14,7 +14,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { nodeVersionProblem as cliProblem, requiredNodeRange } from '../../src/cli/node-version.js';
 import { freePort } from '../helpers/server.js';
-import { waitForExit } from './http-support.js';
+import { waitForExit } from '../helpers/http-support.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const checkScript = path.join(repoRoot, 'scripts', 'check-node-version.cjs');

@@ -21,7 +21,7 @@ import {
   type TestEnvironment,
 } from '../helpers/server.js';
 import { createPostgresDatabase, startTcpProxy } from '../helpers/stores.js';
-import { basicAuth, readResponse, requestToken, waitForExit } from './http-support.js';
+import { basicAuth, readResponse, requestToken, waitForExit } from '../helpers/http-support.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 

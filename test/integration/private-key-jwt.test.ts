@@ -14,7 +14,7 @@ import { CompactSign, createRemoteJWKSet, exportJWK, exportSPKI, generateKeyPair
 import * as oidc from 'openid-client';
 import { adminRequest, getAdminToken } from '../helpers/admin.js';
 import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
-import { basicAuth, readResponse, ResponseLog, type JsonResponse } from './http-support.js';
+import { basicAuth, readResponse, ResponseLog, type JsonResponse } from '../helpers/http-support.js';
 
 const api = 'https://svc.api.test';
 const assertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';

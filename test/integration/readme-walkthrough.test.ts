@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { createRedisClient } from '../../src/stores/redis-client.js';
 import { childProcessEnv, freePort, realStores, storesLabel } from '../helpers/server.js';
 import { createPostgresDatabase, deleteRedisKeys, uniqueRedisPrefix } from '../helpers/stores.js';
-import { waitForExit } from './http-support.js';
+import { waitForExit } from '../helpers/http-support.js';
 import type { Redis } from 'ioredis';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));

@@ -18,7 +18,7 @@ import { Redis } from 'ioredis';
 import { fastPathServedCount } from '../helpers/fast-path.js';
 import { createTestEnvironment, freePort, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
 import { startRedisServer } from '../helpers/stores.js';
-import { createAdminApi, getAdminToken, readResponse, ResponseLog, type JsonResponse } from './http-support.js';
+import { createAdminApi, getAdminToken, readResponse, ResponseLog, type JsonResponse } from '../helpers/http-support.js';
 
 const api = 'https://api.test/replay-orders';
 const assertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';

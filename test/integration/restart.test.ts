@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { createTestEnvironment, storesLabel, type TestEnvironment } from '../helpers/server.js';
-import { clientCredentialsToken, createAdminApi, getAdminToken, ResponseLog } from './http-support.js';
+import { clientCredentialsToken, createAdminApi, getAdminToken, ResponseLog } from '../helpers/http-support.js';
 
 const ledgerApi = 'https://api.test/ledger';
 

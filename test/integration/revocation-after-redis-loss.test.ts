@@ -15,7 +15,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
-import { adminRequest, basicAuth, clientCredentialsToken, createUser, getAdminToken, introspectAsAdmin } from '../helpers/admin.js';
+import { adminRequest, basicAuth, createUser, getAdminToken, introspectAsAdmin } from '../helpers/admin.js';
+import { clientCredentialsToken } from '../helpers/http-support.js';
 import { readEventStream } from '../helpers/event-stream.js';
 import { authorizationRequest, BrowserlessUser } from '../helpers/http-login.js';
 import { createTestEnvironment, freePort, type TestEnvironment, type TestServer } from '../helpers/server.js';
@@ -81,7 +82,8 @@ describe(`losing Redis data never revives a revocation (${label})`, () => {
   /** Tokens nothing revoked. */
   const live: Record<string, string> = {};
 
-  const clientToken = (url: string, clientId: string, resource = api) => clientCredentialsToken(url, clientId, secrets[clientId]!, { resource });
+  const clientToken = (url: string, clientId: string, resource = api) =>
+    clientCredentialsToken(url, { clientId, clientSecret: secrets[clientId]!, params: { resource } });
 
   /** A browserless login of `username` to vault-web: its JWT access token for the API and refresh token. */
   async function login(username: string): Promise<{ access: string; refresh: string }> {

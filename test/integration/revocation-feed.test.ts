@@ -6,7 +6,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { importJWK, SignJWT, type JWK } from 'jose';
-import { adminRequest, basicAuth, clientCredentialsToken, getAdminToken } from '../helpers/admin.js';
+import { adminRequest, basicAuth, getAdminToken } from '../helpers/admin.js';
+import { clientCredentialsToken } from '../helpers/http-support.js';
 import { readEventStream, type StreamEvent } from '../helpers/event-stream.js';
 import { until } from '../helpers/wait.js';
 import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
@@ -30,7 +31,8 @@ describe(`revocation feed and portcullis/verify (${storesLabel})`, () => {
   let verifier: TokenVerifier;
   const secrets: Record<string, string> = {};
 
-  const clientToken = (clientId: string, resource: string) => clientCredentialsToken(server.url, clientId, secrets[clientId]!, { resource });
+  const clientToken = (clientId: string, resource: string) =>
+    clientCredentialsToken(server.url, { clientId, clientSecret: secrets[clientId]!, params: { resource } });
 
   before(async () => {
     env = await createTestEnvironment();

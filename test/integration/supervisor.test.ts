@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { childProcessEnv, freePort } from '../helpers/server.js';
-import { waitForExit } from './http-support.js';
+import { waitForExit } from '../helpers/http-support.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const postgresServer = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { CompactSign, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
 import { fastPathServedCount } from '../helpers/fast-path.js';
-import { basicAuth, createAdminApi, getAdminToken, readResponse, ResponseLog, type AdminApi, type JsonResponse } from './http-support.js';
+import { basicAuth, createAdminApi, getAdminToken, readResponse, ResponseLog, type AdminApi, type JsonResponse } from '../helpers/http-support.js';
 
 const ordersApi = 'https://api.test/fast-orders';
 const opaqueApi = 'https://api.test/fast-opaque';

@@ -18,7 +18,7 @@ import fc from 'fast-check';
 import { CompactSign, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { fastPathServedCount } from '../helpers/fast-path.js';
 import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
-import { basicAuth, createAdminApi, getAdminToken, readResponse, ResponseLog, type AdminApi, type JsonResponse } from './http-support.js';
+import { basicAuth, createAdminApi, getAdminToken, readResponse, ResponseLog, type AdminApi, type JsonResponse } from '../helpers/http-support.js';
 
 const seed = Number(process.env.PROPERTY_SEED ?? 16_016);
 const numRuns = Number(process.env.PROPERTY_RUNS ?? 100);

@@ -1,9 +1,9 @@
-// Small HTTP helpers shared by the foundation's integration tests: token requests, an admin API
+// Small HTTP helpers shared by the integration tests: token requests, an admin API
 // caller that records every response (so a suite can assert "no 5xx anywhere" and "no-store on
 // every admin answer" at the end), and a waiter for child processes.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { adminClientId, adminClientSecret } from '../helpers/server.js';
+import { adminClientId, adminClientSecret } from './server.js';
 
 export interface JsonResponse {
   status: number;
