@@ -83,6 +83,11 @@ export default tseslint.config(
     },
   },
   {
+    // The token core stands below revocation (which asks it to check tokens), never above it.
+    files: ['src/tokens/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { ...databaseDrivers, patterns: [deepLibraryImport, outOfFolder('revocation', 'admin', 'interactions')] }] },
+  },
+  {
     // Revocation is read by the protocol, never the other way round.
     files: ['src/revocation/**/*.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { ...databaseDrivers, patterns: [deepLibraryImport, outOfFolder('oidc')] }] },

@@ -1,6 +1,7 @@
 // RFC 7591 §2 client metadata accepted by the admin API. Unknown fields are refused, so a typo
 // never silently registers a client that behaves differently from what the admin meant.
 import { z } from 'zod';
+import { scopeTokenSource } from '../tokens/scopes.js';
 
 export const supportedGrantTypes = [
   'authorization_code',
@@ -14,7 +15,7 @@ export const secretAuthMethods: ReadonlySet<string> = new Set(['client_secret_ba
 const scopeString = z
   .string()
   .max(2048)
-  .regex(/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/, 'must be space-separated scope tokens');
+  .regex(new RegExp(`^${scopeTokenSource}+( ${scopeTokenSource}+)*$`), 'must be space-separated scope tokens');
 
 const url = z.string().max(2048);
 const jwk = z.record(z.string(), z.unknown());

@@ -8,7 +8,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import { readJsonBody } from '../http/json-body.js';
 import { adminResourceIdentifier, adminScope } from '../catalog/admin-resource.js';
-import { feedResourceIdentifier } from '../revocation/feed-resource.js';
+import { feedResourceIdentifier } from '../catalog/feed-resource.js';
 import { oidcScopes } from '../tokens/scopes.js';
 import { findClientById } from '../stores/clients.js';
 import type { Database } from '../stores/database.js';
@@ -24,6 +24,7 @@ import {
 import { describeIssue } from './client-schema.js';
 import { isStorableText } from '../stores/text.js';
 import { readPage } from './paging.js';
+import { scopeTokenSource } from '../tokens/scopes.js';
 
 export const defaultAccessTokenTtl = 300;
 
@@ -37,7 +38,7 @@ const identifier = z
   );
 const scopeToken = z
   .string()
-  .regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/, 'must be scope tokens (RFC 6749 §3.3)')
+  .regex(new RegExp(`^${scopeTokenSource}{1,128}$`), 'must be scope tokens (RFC 6749 §3.3)')
   .refine((value) => !oidcScopes.has(value) && value !== adminScope, 'is reserved for OpenID Connect or the admin API');
 const fields = {
   name: z.string().min(1).max(256).nullable().optional(),

@@ -9,7 +9,7 @@ import { readJsonBody } from '../http/json-body.js';
 import type { EphemeralStore } from '../stores/ephemeral/types.js';
 import { revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
 import { isStorableText } from '../stores/text.js';
-import { opaqueTokenReference } from '../revocation/opaque-token-reference.js';
+import { opaqueTokenReference } from '../tokens/opaque-token-reference.js';
 import { revocationClockMarginMs } from '../revocation/revocations.js';
 import { describeIssue } from './client-schema.js';
 

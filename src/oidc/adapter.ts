@@ -4,8 +4,8 @@ import { errors, type Adapter } from 'oidc-provider';
 import type { Catalog } from '../catalog/catalog.js';
 import type { EphemeralStore, Payload } from '../stores/ephemeral/types.js';
 import { issuedAtMs, revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
-import { exchangedFromClaim, issuedAtMsClaim, readExchangedFrom } from '../revocation/token-claims.js';
-import { opaqueTokenReference } from '../revocation/opaque-token-reference.js';
+import { exchangedFromClaim, issuedAtMsClaim, readExchangedFrom } from '../tokens/token-claims.js';
+import { opaqueTokenReference } from '../tokens/opaque-token-reference.js';
 import { isStorableText } from '../stores/text.js';
 import { toProviderClientMetadata } from './client-metadata.js';
 

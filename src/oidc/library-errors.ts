@@ -21,7 +21,7 @@ export function answerLibraryFailures(provider: Provider, deps: { views: Views; 
     if (kind === 'outage' || kind === 'bad_input') reanswered.set(ctx, problem);
     else deps.log.error({ err: error, method: ctx.method, path: ctx.path }, 'oidc-provider server_error');
   });
-  provider.use(async function storeOutagesAre503(ctx, next) {
+  provider.use(async function reanswerLibraryFailures(ctx, next) {
     await next();
     const problem = reanswered.get(ctx);
     if (!problem) return;

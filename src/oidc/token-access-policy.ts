@@ -4,15 +4,11 @@
 import type { Catalog } from '../catalog/catalog.js';
 import { adminScope } from '../catalog/admin-resource.js';
 import { splitScope } from '../tokens/scopes.js';
+import { audiencesOf } from '../tokens/claims.js';
 
 export interface TokenOwner {
   clientId: string | undefined;
   aud: unknown;
-}
-
-function audiences(aud: unknown): string[] {
-  if (typeof aud === 'string') return [aud];
-  return Array.isArray(aud) ? aud.filter((value): value is string => typeof value === 'string') : [];
 }
 
 export function createTokenAccessPolicy(catalog: Catalog) {
@@ -22,7 +18,7 @@ export function createTokenAccessPolicy(catalog: Catalog) {
   return {
     async mayIntrospect(callerClientId: string, token: TokenOwner): Promise<boolean> {
       if (token.clientId === callerClientId) return true;
-      for (const audience of audiences(token.aud)) {
+      for (const audience of audiencesOf(token.aud)) {
         if ((await catalog.findResource(audience))?.clientId === callerClientId) return true;
       }
       return isAdmin(callerClientId);

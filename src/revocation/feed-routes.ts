@@ -21,7 +21,7 @@ import type Router from '@koa/router';
 import { createRouter } from '../http/router.js';
 import { badRequest } from '../http/errors.js';
 import { createBearerAuth, type BearerAuthDeps } from '../tokens/bearer-auth.js';
-import { feedResourceIdentifier, feedScope } from './feed-resource.js';
+import { feedResourceIdentifier, feedScope } from '../catalog/feed-resource.js';
 import type { RevocationEvent } from '../stores/revocation-events.js';
 import type { FeedHub } from './feed-hub.js';
 

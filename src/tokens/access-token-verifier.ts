@@ -4,7 +4,7 @@
 // of the revocation store with tokenIdentity (claims.ts) on every use.
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWK } from 'jose';
 import { toPublicJwk } from '../keys/keystore.js';
-import { exchangedFromClaim, readExchangedFrom } from '../revocation/token-claims.js';
+import { exchangedFromClaim, readExchangedFrom } from './token-claims.js';
 import type { AccessTokenClaims } from './claims.js';
 import { accessTokenSigningAlg, accessTokenType } from './format.js';
 import { VerifiedTokens } from './verified-tokens.js';

@@ -10,6 +10,7 @@ import type { VerifyAccessToken } from './access-token-verifier.js';
 import { checkAccessToken } from './access-token-check.js';
 import type { RevocationStore } from '../stores/revocations/types.js';
 import type { ResourceAccess } from './resource-access.js';
+import { audiencesOf } from './claims.js';
 
 export interface CallerIdentity {
   clientId: string;
@@ -64,8 +65,7 @@ export function createBearerAuth(deps: BearerAuthDeps, api: { realm: string; aud
     // A genuine token of ours for another API is a valid token without the admin grant: 403.
     // These tokens come from client_credentials: the subject is the client itself, never a user
     // who signed in to an app that happens to hold the scope.
-    const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-    if (!audiences.includes(audience) || !splitScope(claims.scope).includes(scope) || claims.sub !== clientId) {
+    if (!audiencesOf(claims.aud).includes(audience) || !splitScope(claims.scope).includes(scope) || claims.sub !== clientId) {
       throw insufficientScope(realm, scope, `the access token lacks the ${scope} scope`);
     }
     // The scope in the token is what the client held when it asked; what it may do now is what

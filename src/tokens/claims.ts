@@ -5,7 +5,7 @@
 // itself to the revocation state.
 import type { JWTPayload } from 'jose';
 import { issuedAtMs, type TokenIdentity } from '../stores/revocations/types.js';
-import { exchangedFromClaim, issuedAtMsClaim, readExchangedFrom } from '../revocation/token-claims.js';
+import { exchangedFromClaim, issuedAtMsClaim, readExchangedFrom } from './token-claims.js';
 
 export interface AccessTokenClaims extends JWTPayload {
   jti: string;
@@ -13,13 +13,13 @@ export interface AccessTokenClaims extends JWTPayload {
   exp: number;
   client_id?: string;
   scope?: string;
-  /** The issue time in ms (revocation/token-claims.ts); absent on tokens issued before it existed. */
+  /** The issue time in ms (tokens/token-claims.ts); absent on tokens issued before it existed. */
   iat_ms?: number;
   exchanged_from?: unknown;
 }
 
 export interface AccessTokenContent {
-  /** Our private claims (revocation/token-claims.ts, `act`, `gid`): first, as the library puts its `extraTokenClaims`. */
+  /** Our private claims (tokens/token-claims.ts, `act`, `gid`): first, as the library puts its `extraTokenClaims`. */
   extra: Record<string, unknown>;
   jti: string;
   sub: string;
@@ -49,6 +49,12 @@ export function accessTokenClaims(token: AccessTokenContent): Record<string, unk
 }
 
 /** What the revocation state is keyed by, for a verified token (stores/revocations/types.ts). */
+/** The audiences an `aud` claim names (RFC 7519 §4.1.3: one string or an array of them). */
+export function audiencesOf(aud: unknown): string[] {
+  if (typeof aud === 'string') return [aud];
+  return Array.isArray(aud) ? aud.filter((value): value is string => typeof value === 'string') : [];
+}
+
 export function tokenIdentity(claims: AccessTokenClaims): TokenIdentity {
   return {
     jti: claims.jti,

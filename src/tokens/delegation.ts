@@ -1,7 +1,7 @@
 // RFC 8693 §4.1 delegation chains: the newest actor on top, earlier actors nested inside; and
-// the lineage (`exchanged_from`, revocation/token-claims.ts) that lets a revocation of any token
+// the lineage (`exchanged_from`, tokens/token-claims.ts) that lets a revocation of any token
 // up the chain reach the tokens exchanged from it.
-import { exchangedFromValue, type ExchangedFromEntry } from '../revocation/token-claims.js';
+import { exchangedFromValue, type ExchangedFromEntry } from './token-claims.js';
 import type { ExchangeAncestor } from '../stores/revocations/types.js';
 
 export interface ActClaim {

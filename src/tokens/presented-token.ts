@@ -4,12 +4,12 @@
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { VerifyAccessToken } from './access-token-verifier.js';
-import { tokenIdentity } from './claims.js';
+import { audiencesOf, tokenIdentity } from './claims.js';
 import { checkAccessToken } from './access-token-check.js';
 import { looksLikeJwt } from './format.js';
 import type { ExchangeAncestor, RevocationStore } from '../stores/revocations/types.js';
-import { exchangedFromClaim, readExchangedFrom } from '../revocation/token-claims.js';
-import { opaqueTokenReference } from '../revocation/opaque-token-reference.js';
+import { exchangedFromClaim, readExchangedFrom } from './token-claims.js';
+import { opaqueTokenReference } from './opaque-token-reference.js';
 import { splitScope } from './scopes.js';
 import { isActClaim, type ActClaim } from './delegation.js';
 
@@ -50,11 +50,6 @@ export function refused(detail: string): errors.InvalidGrant {
   const error = new errors.InvalidGrant(detail);
   error.error_description = detail;
   return error;
-}
-
-function audiencesOf(aud: unknown): string[] {
-  if (typeof aud === 'string') return [aud];
-  return Array.isArray(aud) ? aud.filter((value): value is string => typeof value === 'string') : [];
 }
 
 async function readJwt(deps: PresentedTokenDeps, value: string, label: string): Promise<PresentedToken> {

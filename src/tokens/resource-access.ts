@@ -4,7 +4,7 @@
 import type { Catalog } from '../catalog/catalog.js';
 import type { ResourceRecord } from '../stores/resources.js';
 import { adminResource, adminScope } from '../catalog/admin-resource.js';
-import { feedResource, feedScope } from '../revocation/feed-resource.js';
+import { feedResource, feedScope } from '../catalog/feed-resource.js';
 import { splitScope } from './scopes.js';
 
 export interface ResourceAccess {

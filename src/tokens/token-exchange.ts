@@ -15,7 +15,7 @@ import type { Audit } from '../audit/audit.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { ResourceRecord } from '../stores/resources.js';
 import type { ResourceAccess } from './resource-access.js';
-import { exchangedFromClaim, issuedAtMsClaim, type ExchangedFromEntry } from '../revocation/token-claims.js';
+import { exchangedFromClaim, issuedAtMsClaim, type ExchangedFromEntry } from './token-claims.js';
 import { splitScope } from './scopes.js';
 import { grantApiScopes, scopeRefusalError } from './granted-scopes.js';
 import { admittedActor, chainOf, delegate, exchangeLifetime, type ActClaim } from './delegation.js';

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Adapter } from 'oidc-provider';
 import type { Catalog } from '../../src/catalog/catalog.js';
 import { createAdapterFactory } from '../../src/oidc/adapter.js';
-import { opaqueTokenReference } from '../../src/revocation/opaque-token-reference.js';
+import { opaqueTokenReference } from '../../src/tokens/opaque-token-reference.js';
 import { openDatabase, type Database } from '../../src/stores/database.js';
 import { migrate } from '../../src/stores/migrate.js';
 import { openShortLivedStores, type ShortLivedStores } from '../../src/stores/short-lived.js';

@@ -1,5 +1,5 @@
 // Claims we add to access tokens beyond RFC 9068's:
-// - `iat_ms`, the issue time in milliseconds (revocation/token-claims.ts), so a revocation in the
+// - `iat_ms`, the issue time in milliseconds (tokens/token-claims.ts), so a revocation in the
 //   same second as the token's `iat` can tell before from after;
 // - `gid`, the grant the token belongs to (so a grant revoked later can be matched by APIs and
 //   introspection without a lookup);
@@ -8,7 +8,7 @@
 //   for an exchanged token that has no grant of its own.
 // Opaque tokens keep these in their stored record (`extra`), where the adapter checks them.
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { issuedAtMsClaim } from '../../revocation/token-claims.js';
+import { issuedAtMsClaim } from '../../tokens/token-claims.js';
 
 const delegationClaims = new WeakMap<object, Record<string, unknown>>();
 

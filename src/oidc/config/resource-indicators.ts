@@ -5,17 +5,12 @@
 // client-credentials decision for that grant (tokens/client-credentials.ts); a refusal is thrown
 // as the library's error and the library issues what was decided.
 import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
-import { oidcScopes, splitScope } from '../../tokens/scopes.js';
+import { apiScopesOf } from '../../tokens/scopes.js';
 import type { ResourceAccess } from '../../tokens/resource-access.js';
 import { decideClientCredentials } from '../../tokens/client-credentials.js';
 import { grantApiScopes, scopeRefusalError } from '../../tokens/granted-scopes.js';
 import { resourceServerFormat } from '../../tokens/format.js';
 import { refuseUnknownScopes } from './unknown-scopes.js';
-
-function requestedApiScopes(ctx: KoaContextWithOIDC): string[] {
-  const scope = (ctx.oidc.params)?.scope;
-  return splitScope(scope).filter((value) => !oidcScopes.has(value));
-}
 
 export function resourceIndicatorsConfig(access: ResourceAccess) {
   // Without a `resource` parameter, a client_credentials request names its API through its
@@ -28,7 +23,7 @@ export function resourceIndicatorsConfig(access: ResourceAccess) {
     if (oneOf) return [...oneOf];
     await refuseUnknownScopes(ctx, client, access);
     if ((ctx.oidc.params as Record<string, unknown>).grant_type !== 'client_credentials') return undefined;
-    const requested = requestedApiScopes(ctx);
+    const requested = apiScopesOf(ctx.oidc.params?.scope);
     const candidates: string[] = [];
     for (const api of await access.all()) {
       if (grantApiScopes(requested, api, await access.reachableScopes(api, client.clientId)).ok) candidates.push(api.identifier);
@@ -49,7 +44,7 @@ export function resourceIndicatorsConfig(access: ResourceAccess) {
     const api = await access.find(identifier);
     if (!api) throw new errors.InvalidTarget('unknown resource');
     const reachable = await access.reachableScopes(api, client.clientId);
-    const requested = requestedApiScopes(ctx);
+    const requested = apiScopesOf(ctx.oidc.params?.scope);
     const params = ctx.oidc.params as Record<string, unknown>;
     if (params.grant_type === 'client_credentials') {
       const decision = decideClientCredentials(api, reachable, requested);

@@ -12,15 +12,11 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { ResourceAccess } from '../../tokens/resource-access.js';
 import { scopeRefusalError } from '../../tokens/granted-scopes.js';
-import { oidcScopes, splitScope } from '../../tokens/scopes.js';
+import { apiScopesOf, oidcScopes } from '../../tokens/scopes.js';
 
 const authorizationRoutes = new Set(['authorization', 'pushed_authorization_request']);
 
 const knownWithoutResource = [...oidcScopes].join(', ');
-
-function requestedApiScopes(ctx: KoaContextWithOIDC): string[] {
-  return splitScope((ctx.oidc.params)?.scope).filter((scope) => !oidcScopes.has(scope));
-}
 
 /**
  * Authorization request without `resource`: the library keeps only the OpenID Connect scopes
@@ -30,7 +26,7 @@ function requestedApiScopes(ctx: KoaContextWithOIDC): string[] {
  * (lib/actions/authorization/scopes.js), which also makes them safe in error_description.
  */
 function refuseAuthorizationScopes(ctx: KoaContextWithOIDC): void {
-  const [unknown] = requestedApiScopes(ctx);
+  const [unknown] = apiScopesOf(ctx.oidc.params?.scope);
   if (unknown === undefined) return;
   throw new errors.InvalidScope(
     `unknown scope ${unknown}: without a resource parameter only ${knownWithoutResource} are known; an API scope needs resource=<the API identifier> (RFC 8707)`,
@@ -48,7 +44,7 @@ function refuseAuthorizationScopes(ctx: KoaContextWithOIDC): void {
  * client" is enough to go on; the error's `scope` member names the refused scope.
  */
 async function refuseClientCredentialsScopes(ctx: KoaContextWithOIDC, clientId: string, access: ResourceAccess): Promise<void> {
-  const requested = requestedApiScopes(ctx);
+  const requested = apiScopesOf(ctx.oidc.params?.scope);
   if (requested.length === 0) return;
   const apis = await access.all();
   const reachable = new Set((await Promise.all(apis.map((api) => access.reachableScopes(api, clientId)))).flat());

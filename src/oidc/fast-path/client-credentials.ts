@@ -18,7 +18,7 @@ import type { SignAccessToken } from '../../tokens/access-token-signer.js';
 import { decideClientCredentials } from '../../tokens/client-credentials.js';
 import { issuedTokenCounter } from '../../tokens/issued-tokens.js';
 import { newTokenId } from '../../tokens/token-ids.js';
-import { issuedAtMsClaim } from '../../revocation/token-claims.js';
+import { issuedAtMsClaim } from '../../tokens/token-claims.js';
 import { clientAuthenticationParameters, presentedCredentials, verifyClient, type ClientAuthenticationDeps } from './client-authentication.js';
 import type { FastAnswer } from './fast-path.js';
 import { onlyUnderstood, type Form } from './token-form.js';

@@ -2,7 +2,7 @@
 // client_credentials token for audience `${issuer}/revocations`, scope `revocations`. Any client
 // acting for an API (or holding `admin`) may get one, without listing the scope itself.
 import type { ResourceRecord } from '../stores/resources.js';
-import { builtinResource } from '../catalog/builtin-resource.js';
+import { builtinResource } from './builtin-resource.js';
 
 export const feedScope = 'revocations';
 
