@@ -20,7 +20,7 @@ import type { Throttles } from '../throttle/throttles.js';
 import { reserveLoginAttempt, settleLoginSuccess, waitBeforeAttempt } from '../throttle/login-throttle.js';
 import { createCsrf } from './csrf.js';
 import { createSecondFactor, stepUpAccount } from './second-factor.js';
-import { lockedFields } from './wait-time.js';
+import { lockedFields, markLocked } from './wait-time.js';
 import type { Totp } from '../mfa/totp.js';
 import type { EphemeralStore } from '../stores/ephemeral/types.js';
 import { describeConsent } from './describe-consent.js';
@@ -169,8 +169,7 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
     const gate = await reserveLoginAttempt(deps.throttles, username, ctx.ip);
     if (!gate.allowed) {
       await deps.audit.record({ type: 'login_throttled', outcome: 'failure', clientId, details: { ip: ctx.ip } });
-      ctx.status = 429;
-      ctx.set('Retry-After', String(gate.retryAfterSeconds));
+      markLocked(ctx, gate.retryAfterSeconds);
       return renderLogin(ctx, interaction, { username: username.slice(0, 128), retryAfterSeconds: gate.retryAfterSeconds });
     }
     await waitBeforeAttempt(gate);

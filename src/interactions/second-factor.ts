@@ -33,7 +33,7 @@ import { reserveSecondFactorAttempt, secondFactorLockedFor, settleSecondFactorSu
 import { waitBeforeAttempt } from '../throttle/login-throttle.js';
 import type { Throttles } from '../throttle/throttles.js';
 import type { Csrf } from './csrf.js';
-import { lockedFields } from './wait-time.js';
+import { lockedFields, markLocked } from './wait-time.js';
 
 const pendingModel = 'PasswordVerified';
 /** Seconds to finish the second step. */
@@ -129,10 +129,7 @@ export function createSecondFactor(deps: SecondFactorDeps, page: { csrf: Csrf; h
   /** A locked second factor is said before the user types a code that could not count. */
   async function renderChallenge(ctx: Context, uid: string, pending: Pending): Promise<void> {
     const lockedFor = await secondFactorLockedFor(deps.throttles, pending.sub);
-    if (lockedFor !== undefined) {
-      ctx.status = 429;
-      ctx.set('Retry-After', String(lockedFor));
-    }
+    if (lockedFor !== undefined) markLocked(ctx, lockedFor);
     return render(ctx, uid, pending, { retryAfterSeconds: lockedFor });
   }
 
@@ -229,8 +226,7 @@ export function createSecondFactor(deps: SecondFactorDeps, page: { csrf: Csrf; h
             return endInteraction(ctx, interaction);
           }
           await audit('login_throttled');
-          ctx.status = 429;
-          ctx.set('Retry-After', String(gate.retryAfterSeconds));
+          markLocked(ctx, gate.retryAfterSeconds);
           return render(ctx, interaction.uid, pending, { retryAfterSeconds: gate.retryAfterSeconds });
         }
         await waitBeforeAttempt(gate);

@@ -4,7 +4,7 @@ import { errors, type Adapter } from 'oidc-provider';
 import type { Catalog } from '../catalog/catalog.js';
 import type { EphemeralStore, Payload } from '../stores/ephemeral/types.js';
 import { issuedAtMs, revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
-import { exchangedFromClaim, issuedAtMsClaim, readExchangedFrom } from '../tokens/token-claims.js';
+import { exchangedFromClaim, issuedAtMsClaim, nowWithinSecond, readExchangedFrom } from '../tokens/token-claims.js';
 import { opaqueTokenReference } from '../tokens/opaque-token-reference.js';
 import { isStorableText } from '../stores/text.js';
 import { toProviderClientMetadata } from './client-metadata.js';
@@ -39,10 +39,6 @@ const opaqueAccessTokenModels = new Set(['AccessToken', 'ClientCredentials']);
 
 const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
 
-/** Now, inside the second `seconds` names (the record was stamped with it a moment ago). */
-function nowWithin(seconds: number): number {
-  return Math.min(Math.max(Date.now(), seconds * 1000), seconds * 1000 + 999);
-}
 
 async function isRevokedRecord(deps: AdapterDeps, model: string, id: string, record: Payload): Promise<boolean> {
   if (!revocableModels.has(model)) return false;
@@ -77,12 +73,12 @@ async function withPreciseTime(store: EphemeralStore, model: string, id: string,
     if (typeof payload.loginTs !== 'number') return payload;
     const stored = await store.find(model, id);
     const sameLogin = stored?.loginTs === payload.loginTs && stored.accountId === payload.accountId;
-    const kept = sameLogin && typeof stored[sessionLoginMs] === 'number' ? stored[sessionLoginMs] : nowWithin(payload.loginTs);
+    const kept = sameLogin && typeof stored[sessionLoginMs] === 'number' ? stored[sessionLoginMs] : nowWithinSecond(payload.loginTs);
     return { ...payload, [sessionLoginMs]: kept };
   }
   if (typeof payload.iat !== 'number') return payload;
   const claimed = (payload.extra as Record<string, unknown> | undefined)?.[issuedAtMsClaim];
-  const precise = typeof claimed === 'number' ? issuedAtMs(payload.iat, claimed) : nowWithin(payload.iat);
+  const precise = typeof claimed === 'number' ? issuedAtMs(payload.iat, claimed) : nowWithinSecond(payload.iat);
   return { ...payload, [tokenIssuedAtMs]: precise };
 }
 

@@ -3,16 +3,8 @@
 // client revoking its own token), with why.
 import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { decodeJwt } from 'jose';
+import { unverifiedAssertionSubject } from './config/client-assertions.js';
 import type { Audit } from '../audit/audit.js';
-
-function assertionSubject(assertion: string): string | undefined {
-  try {
-    return decodeJwt(assertion).sub;
-  } catch {
-    return undefined;
-  }
-}
 
 function whyGrantRevoked(ctx: KoaContextWithOIDC): string {
   const grantType = (ctx.oidc.params)?.grant_type;
@@ -29,7 +21,7 @@ export function auditProviderEvents(provider: Provider, audit: Audit): void {
     void audit.record({
       type: 'client_assertion_refused',
       outcome: 'failure',
-      clientId: assertionSubject(params.client_assertion),
+      clientId: unverifiedAssertionSubject(params.client_assertion),
       details: { reason: (error as { error_detail?: string }).error_detail ?? error.message, endpoint: ctx.oidc?.route },
     });
   };

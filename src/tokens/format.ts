@@ -25,3 +25,15 @@ export function resourceServerFormat(api: Pick<ResourceRecord, 'accessTokenForma
     ...(api.accessTokenFormat === 'jwt' ? { jwt: { sign: { alg: accessTokenSigningAlg } } } : {}),
   };
 }
+
+/**
+ * What the library is told of an API for a token it issues: its identifier as `aud`, the scopes
+ * it may hold, the lifetime and the format (RFC 8707, RFC 9068).
+ */
+export function resourceServerInfo(
+  api: Pick<ResourceRecord, 'identifier' | 'accessTokenFormat'>,
+  scopes: readonly string[],
+  lifetime: number,
+): Pick<ResourceServer, 'audience' | 'scope' | 'accessTokenTTL' | 'accessTokenFormat' | 'jwt'> {
+  return { audience: api.identifier, scope: scopes.join(' '), accessTokenTTL: lifetime, ...resourceServerFormat(api) };
+}

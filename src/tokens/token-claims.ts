@@ -8,6 +8,15 @@
 //                   long. Revoking any of those tokens, or its client, revokes this one.
 import type { ExchangeAncestor } from '../stores/revocations/types.js';
 
+/**
+ * Now in ms, kept inside the second `seconds` names: the library stamps `iat` (or a session's
+ * `loginTs`) a moment before we take the precise time, so the clock may just have crossed into
+ * the next second.
+ */
+export function nowWithinSecond(seconds: number): number {
+  return Math.min(Math.max(Date.now(), seconds * 1000), seconds * 1000 + 999);
+}
+
 export const issuedAtMsClaim = 'iat_ms';
 export const exchangedFromClaim = 'exchanged_from';
 

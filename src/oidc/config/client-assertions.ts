@@ -108,6 +108,19 @@ function timeProblems(claims: Claims, policy: ClientAssertionPolicy, now: number
   return problems;
 }
 
+/**
+ * The client a client_assertion names (`sub`, RFC 7523 §3 item 2), read before anything is
+ * verified: only to find the client whose keys verify it, or to name it in an audit record.
+ */
+export function unverifiedAssertionSubject(assertion: string): string | undefined {
+  try {
+    const { sub } = decodeJwt(assertion);
+    return typeof sub === 'string' && sub !== '' ? sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function decoded(assertion: string): { claims: Claims; header: Claims } | undefined {
   try {
     return { claims: decodeJwt(assertion), header: decodeProtectedHeader(assertion) };

@@ -8,7 +8,7 @@
 //   for an exchanged token that has no grant of its own.
 // Opaque tokens keep these in their stored record (`extra`), where the adapter checks them.
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { issuedAtMsClaim } from '../../tokens/token-claims.js';
+import { issuedAtMsClaim, nowWithinSecond } from '../../tokens/token-claims.js';
 
 const delegationClaims = new WeakMap<object, Record<string, unknown>>();
 
@@ -17,14 +17,9 @@ export function setDelegationClaims(token: object, claims: Record<string, unknow
   delegationClaims.set(token, claims);
 }
 
-/**
- * Now in ms, inside the second `iat` names when the token has one already (the library takes
- * `iat` a moment before it asks for these claims, so the clock may just have crossed a second).
- */
+/** Now in ms, inside the second `iat` names when the token has one already. */
 function issuedAtMsFor(iat: number | undefined): number {
-  const now = Date.now();
-  if (typeof iat !== 'number') return now;
-  return Math.min(Math.max(now, iat * 1000), iat * 1000 + 999);
+  return typeof iat === 'number' ? nowWithinSecond(iat) : Date.now();
 }
 
 export async function extraTokenClaims(_ctx: KoaContextWithOIDC, token: { grantId?: string; iat?: number }) {

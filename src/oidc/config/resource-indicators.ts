@@ -9,7 +9,7 @@ import { apiScopesOf } from '../../tokens/scopes.js';
 import type { ResourceAccess } from '../../tokens/resource-access.js';
 import { decideClientCredentials } from '../../tokens/client-credentials.js';
 import { grantApiScopes, scopeRefusalError } from '../../tokens/granted-scopes.js';
-import { resourceServerFormat } from '../../tokens/format.js';
+import { resourceServerInfo } from '../../tokens/format.js';
 import { refuseUnknownScopes } from './unknown-scopes.js';
 
 export function resourceIndicatorsConfig(access: ResourceAccess) {
@@ -56,12 +56,7 @@ export function resourceIndicatorsConfig(access: ResourceAccess) {
       const granted = grantApiScopes(requested, api, reachable);
       if (!granted.ok) throw scopeRefusalError(granted.refusal, 'resource');
     }
-    return {
-      audience: api.identifier,
-      scope: reachable.join(' '),
-      accessTokenTTL: api.accessTokenTtl,
-      ...resourceServerFormat(api),
-    };
+    return resourceServerInfo(api, reachable, api.accessTokenTtl);
   }
 
   return {

@@ -7,10 +7,10 @@
 // check here is the library's (lib/shared/client_auth.js, jwt_client_auth.js) or stricter.
 import { isCanonicalBase64, readBasicCredentials } from '../../http/basic-credentials.js';
 import type { Context } from 'koa';
-import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { consumeAssertionJti } from '../assertion-replay.js';
 import { enabledJWA } from '../config/client-auth.js';
-import type { ClientAssertionCheck } from '../config/client-assertions.js';
+import { unverifiedAssertionSubject, type ClientAssertionCheck } from '../config/client-assertions.js';
 import type { EphemeralStore } from '../../stores/ephemeral/types.js';
 import { servingProvider } from '../serving-provider.js';
 import type { Form } from './token-form.js';
@@ -82,13 +82,8 @@ export function presentedCredentials(ctx: Context, form: Form): PresentedCredent
   }
   if (assertion !== undefined) {
     if (form.client_assertion_type !== assertionType) return undefined;
-    let subject: unknown;
-    try {
-      subject = decodeJwt(assertion).sub;
-    } catch {
-      return undefined;
-    }
-    if (typeof subject !== 'string' || !subject || (clientId !== undefined && clientId !== subject)) return undefined;
+    const subject = unverifiedAssertionSubject(assertion);
+    if (!subject || (clientId !== undefined && clientId !== subject)) return undefined;
     return { clientId: subject, method: 'private_key_jwt', assertion };
   }
   return undefined;

@@ -17,10 +17,10 @@ import type { ResourceAccess } from '../../tokens/resource-access.js';
 import type { SignAccessToken } from '../../tokens/access-token-signer.js';
 import { decideClientCredentials } from '../../tokens/client-credentials.js';
 import { issuedTokenCounter } from '../../tokens/issued-tokens.js';
-import { newTokenId } from '../../tokens/token-ids.js';
 import { issuedAtMsClaim } from '../../tokens/token-claims.js';
 import { clientAuthenticationParameters, presentedCredentials, verifyClient, type ClientAuthenticationDeps } from './client-authentication.js';
 import type { FastAnswer } from './fast-path.js';
+import { issueToken } from './issue-token.js';
 import { onlyUnderstood, type Form } from './token-form.js';
 
 export interface ClientCredentialsFastPathDeps extends ClientAuthenticationDeps {
@@ -34,7 +34,7 @@ export interface ClientCredentialsFastPathDeps extends ClientAuthenticationDeps 
 const understood = new Set(['grant_type', 'scope', 'resource', ...clientAuthenticationParameters]);
 
 export function createClientCredentialsGrant(deps: ClientCredentialsFastPathDeps): FastAnswer {
-  const countIssued = issuedTokenCounter(deps.tokensIssued);
+  const issuing = { signAccessToken: deps.signAccessToken, countIssued: issuedTokenCounter(deps.tokensIssued) };
 
   return async function clientCredentialsGrant(ctx: Context, form: Form): Promise<boolean> {
     // The issue time is taken before anything is checked, so a revocation of the client that
@@ -52,29 +52,19 @@ export function createClientCredentialsGrant(deps: ClientCredentialsFastPathDeps
     const requested = form.scope === undefined ? [] : form.scope.split(' ');
     const decision = decideClientCredentials(api, await deps.access.reachableScopes(api, client.clientId), requested);
     if (!decision.ok) return false;
-    const iat = Math.floor(issuedAt / 1000);
-    // Signed while the assertion's `jti` is being spent (the Redis round trip), and thrown away
-    // unless that succeeds. Last step: nothing after the commit may hand the request on.
-    const [committed, accessToken] = await Promise.all([
-      verified.commit(),
-      deps.signAccessToken({
+    return issueToken(ctx, issuing, verified, {
+      grantType: 'client_credentials',
+      content: {
         extra: { [issuedAtMsClaim]: issuedAt },
-        jti: newTokenId(),
         sub: client.clientId,
-        iat,
+        iat: Math.floor(issuedAt / 1000),
         lifetime: decision.lifetime,
         scope: decision.scope,
         clientId: client.clientId,
         issuer: deps.issuer,
         audience: api.identifier,
-      }),
-    ]);
-    if (!committed) return false;
-    // Whoever authenticated counts against the per-client rate (throttle/request-rates.ts).
-    ctx.state.authenticatedClientId = client.clientId;
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = { access_token: accessToken, expires_in: decision.lifetime, scope: decision.scope, token_type: 'Bearer' };
-    countIssued('client_credentials');
-    return true;
+      },
+      answer: (accessToken) => ({ access_token: accessToken, expires_in: decision.lifetime, scope: decision.scope, token_type: 'Bearer' }),
+    });
   };
 }

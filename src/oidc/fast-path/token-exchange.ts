@@ -23,10 +23,10 @@ import {
 } from '../../tokens/token-exchange.js';
 import type { SignAccessToken } from '../../tokens/access-token-signer.js';
 import { issuedTokenCounter } from '../../tokens/issued-tokens.js';
-import { newTokenId } from '../../tokens/token-ids.js';
 import { servingProvider } from '../serving-provider.js';
 import { clientAuthenticationParameters, presentedCredentials, verifyClient, type ClientAuthenticationDeps } from './client-authentication.js';
 import type { FastAnswer } from './fast-path.js';
+import { issueToken } from './issue-token.js';
 import { onlyUnderstood, type Form } from './token-form.js';
 
 export interface TokenExchangeFastPathDeps extends ClientAuthenticationDeps {
@@ -46,7 +46,7 @@ function declineRefusals(error: unknown): undefined {
 }
 
 export function createTokenExchangeGrant(deps: TokenExchangeFastPathDeps): FastAnswer {
-  const countIssued = issuedTokenCounter(deps.tokensIssued);
+  const issuing = { signAccessToken: deps.signAccessToken, countIssued: issuedTokenCounter(deps.tokensIssued) };
 
   return async function tokenExchangeGrant(ctx: Context, form: Form): Promise<boolean> {
     // As on the library path: the issue time is taken before the subject token is checked.
@@ -69,29 +69,20 @@ export function createTokenExchangeGrant(deps: TokenExchangeFastPathDeps): FastA
     if (!verified || verified.client.subjectType === 'pairwise') return false;
     if (!decision || decision.api.accessTokenFormat !== 'jwt') return false;
     const { client } = verified;
-    const iat = Math.floor(issuedAt / 1000);
-    // Signed while the caller's assertion is being spent, and thrown away unless that succeeds.
-    const [committed, accessToken] = await Promise.all([
-      verified.commit(),
-      deps.signAccessToken({
+    return issueToken(ctx, issuing, verified, {
+      grantType: tokenExchangeGrantType,
+      content: {
         extra: exchangedTokenClaims(decision, issuedAt),
-        jti: newTokenId(),
         sub: decision.subject.sub,
-        iat,
+        iat: Math.floor(issuedAt / 1000),
         lifetime: decision.lifetime,
         scope: decision.scope,
         clientId: client.clientId,
         issuer: deps.issuer,
         audience: decision.api.identifier,
-      }),
-    ]);
-    if (!committed) return false;
-    // Whoever authenticated counts against the per-client rate (throttle/request-rates.ts).
-    ctx.state.authenticatedClientId = client.clientId;
-    await recordExchange(deps.audit, client.clientId, decision);
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = exchangeResponse(accessToken, decision);
-    countIssued(tokenExchangeGrantType);
-    return true;
+      },
+      beforeAnswer: () => recordExchange(deps.audit, client.clientId, decision),
+      answer: (accessToken) => exchangeResponse(accessToken, decision),
+    });
   };
 }

@@ -3,7 +3,7 @@
 // handler records a refusal in the audit trail and lets the library issue what was decided.
 import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { resourceServerFormat } from '../../tokens/format.js';
+import { resourceServerInfo } from '../../tokens/format.js';
 import {
   decideTokenExchange,
   exchangedTokenClaims,
@@ -59,12 +59,7 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
       iat,
       exp: iat + lifetime,
     });
-    token.resourceServer = new ResourceServer(api.identifier, {
-      audience: api.identifier,
-      scope: api.scopes.join(' '),
-      accessTokenTTL: lifetime,
-      ...resourceServerFormat(api),
-    });
+    token.resourceServer = new ResourceServer(api.identifier, resourceServerInfo(api, api.scopes, lifetime));
     setDelegationClaims(token, exchangedTokenClaims(decision, issuedAt));
     ctx.oidc.entity('AccessToken', token);
     const value = await token.save();
