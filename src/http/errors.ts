@@ -61,8 +61,8 @@ function unexpected(): HttpError {
 
 /**
  * An OAuth error as oidc-provider's errors carry it: `error` (the code), `error_description`,
- * `status` and `expose` (true for every 4xx; lib/helpers/errors.js OIDCProviderError, the same
- * properties lib/helpers/err_out.js answers from). Recognised by those properties, never by text.
+ * `status` and `expose` (true for every 4xx; oidc-provider/lib/helpers/errors.js OIDCProviderError, the same
+ * properties oidc-provider/lib/helpers/err_out.js answers from). Recognised by those properties, never by text.
  */
 interface OAuthErrorLike {
   error: string;

@@ -67,7 +67,7 @@ type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 /**
  * Reasons that a second factor on top of the session's sign-in answers, once our own check says
  * a second factor is what is missing: the library's checks of an essential `acr` in the claims
- * parameter (lib/helpers/interaction_policy/prompts/login.js `essential_acr`, `essential_acrs`)
+ * parameter (oidc-provider/lib/helpers/interaction_policy/prompts/login.js `essential_acr`, `essential_acrs`)
  * ask for the class that our requirement asks for too (authentication-requirements.ts reads the
  * same claims). Alone, without ours, they ask for something a second factor does not give (a
  * class we do not issue): that is not a step-up. (The claims parameter is off today, so the
@@ -86,7 +86,7 @@ export function stepUpAccount(interaction: Interaction): string | undefined {
 export function createSecondFactor(deps: SecondFactorDeps, page: { csrf: Csrf; headers(ctx: Context): void }) {
   /**
    * Ends the login step. `ts` is the login time to record (auth_time); without it the library
-   * records now (lib/models/session.js `loginAccount`).
+   * records now (oidc-provider/lib/models/session.js `loginAccount`).
    */
   async function finish(ctx: Context, sub: string, amr: string[], ts?: number): Promise<void> {
     const login = { accountId: sub, amr, acr: acrFor(amr.length > 1 ? 'mfa' : 'password'), ...(ts === undefined ? {} : { ts }) };
@@ -104,7 +104,7 @@ export function createSecondFactor(deps: SecondFactorDeps, page: { csrf: Csrf; h
    */
   async function earlierLoginTime(ctx: Context, interaction: Interaction, sub: string): Promise<number> {
     // By uid, the session's stable identifier: its cookie id (jti) is renewed at every resume
-    // (lib/actions/authorization/resume.js `resetIdentifier`).
+    // (oidc-provider/lib/actions/authorization/resume.js `resetIdentifier`).
     const uid = interaction.session?.uid;
     const session = uid === undefined ? undefined : await servingProvider(ctx).Session.findByUid(uid);
     if (session?.accountId !== sub || typeof session.loginTs !== 'number') {

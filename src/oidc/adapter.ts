@@ -29,7 +29,7 @@ async function revokeGrant(deps: AdapterDeps, grantId: string): Promise<void> {
 const revocableModels = new Set(['AccessToken', 'ClientCredentials', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'Session']);
 
 // The precise times the adapter keeps in a stored record beside the library's epoch seconds
-// (which the library drops when it loads a record: lib/models/payload.js keeps IN_PAYLOAD only):
+// (which the library drops when it loads a record: oidc-provider/lib/models/payload.js keeps IN_PAYLOAD only):
 // `iatMs` for a token (its `iat`), `loginTsMs` for a session (its `loginTs`, the login it vouches for).
 const tokenIssuedAtMs = 'iatMs';
 const sessionLoginMs = 'loginTsMs';

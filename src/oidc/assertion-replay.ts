@@ -62,7 +62,7 @@ export function consumeAssertionJti(
 
 // The library's ReplayDetection.unique(iss, jti, exp) is not told when the assertion was issued;
 // its hook (assertJwtClientAuthClaimsAndHeader) sees the claims just before, in the same request
-// (lib/shared/jwt_client_auth.js). The hook leaves the issue time here and unique() takes it.
+// (oidc-provider/lib/shared/jwt_client_auth.js). The hook leaves the issue time here and unique() takes it.
 // Bounded, so entries that are never taken (a request that failed in between) cannot pile up.
 const maxRemembered = 10_000;
 const issueTimes = new Map<string, number>();

@@ -81,7 +81,7 @@ function levelFromClasses(classes: readonly unknown[]): AuthenticationLevel | un
 /**
  * The classes the `claims` parameter asks for in the ID token's `acr` (OIDC Core §5.5.1):
  * `{"value": …}` or `{"values": […]}`, essential or voluntary alike. The library has already
- * refused a claims parameter that is not a JSON object (lib/actions/authorization/claims.js);
+ * refused a claims parameter that is not a JSON object (oidc-provider/lib/actions/authorization/claims.js);
  * anything else unreadable asks for nothing here.
  */
 function classesFromClaims(claims: string | undefined): readonly unknown[] {

@@ -47,8 +47,8 @@ export function answerMissingClientAuthWith401(provider: Provider): void {
 /**
  * RFC 6749 §5.2 lets `error_description` help the client developer. The library answers every
  * refused client assertion with the same "client authentication failed" and keeps the reason
- * for its events (lib/helpers/errors.js InvalidClientAuth: the detail goes to `error_detail`,
- * which lib/helpers/err_out.js never sends), so a library signing with other defaults (authlib:
+ * for its events (oidc-provider/lib/helpers/errors.js InvalidClientAuth: the detail goes to `error_detail`,
+ * which oidc-provider/lib/helpers/err_out.js never sends), so a library signing with other defaults (authlib:
  * aud = token endpoint, exp = 3600 s) cannot tell what to change. We describe the refusal from
  * the request's own assertion (config/client-assertions.ts `describeRefusal`), never from the
  * library's message text, and only for assertions: a wrong or unknown secret keeps the generic

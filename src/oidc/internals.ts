@@ -42,11 +42,11 @@ function requireMethod(patch: string, owner: object, name: string, where: string
 /**
  * Client secrets are stored as SHA-256 digests and handed to the library in place of the
  * secret, so the comparison must digest what the client presented.
- * Replaces lib/models/client.js `compareClientSecret` (constantEquals of the plain secret).
+ * Replaces oidc-provider/lib/models/client.js `compareClientSecret` (constantEquals of the plain secret).
  */
 function compareSecretsAsDigests(provider: Provider): void {
   const { Client } = provider;
-  requireMethod('compareSecretsAsDigests', Client.prototype, 'compareClientSecret', 'lib/models/client.js Client.prototype');
+  requireMethod('compareSecretsAsDigests', Client.prototype, 'compareClientSecret', 'oidc-provider/lib/models/client.js Client.prototype');
   Client.prototype.compareClientSecret = function compareDigest(presented) {
     return clientSecretMatches(presented, this.clientSecret);
   };
@@ -54,15 +54,15 @@ function compareSecretsAsDigests(provider: Provider): void {
 
 /**
  * One-time use of client assertion and DPoP proof `jti`s across every instance, atomically.
- * Replaces lib/models/replay_detection.js `unique`, which does find() then save(): two
+ * Replaces oidc-provider/lib/models/replay_detection.js `unique`, which does find() then save(): two
  * parallel requests with one assertion could both pass. Also refuses a credential issued before
  * the replay store's markers began (assertion-replay.ts): a client assertion's issue time comes
  * from our hook (config/client-assertions.ts), which ran just before with the claims; any other
- * caller gets the bound from `exp` (lib/shared/jwt_client_auth.js passes exp + clockTolerance).
+ * caller gets the bound from `exp` (oidc-provider/lib/shared/jwt_client_auth.js passes exp + clockTolerance).
  */
 function makeReplayDetectionAtomic(provider: Provider, store: EphemeralStore, times: AssertionTimes): void {
   const { ReplayDetection } = provider;
-  requireMethod('makeReplayDetectionAtomic', ReplayDetection, 'unique', 'lib/models/replay_detection.js ReplayDetection');
+  requireMethod('makeReplayDetectionAtomic', ReplayDetection, 'unique', 'oidc-provider/lib/models/replay_detection.js ReplayDetection');
   ReplayDetection.unique = async (iss, jti, exp) => {
     const issuedAtMs = takeIssuedAtMs(iss, jti) ?? unknownIssueTimeMs(exp, times);
     return (await consumeAssertionJti(store, iss, jti, exp, issuedAtMs)) === 'consumed';
@@ -72,11 +72,11 @@ function makeReplayDetectionAtomic(provider: Provider, store: EphemeralStore, ti
 /**
  * Every ID token carries `sid` (OpenID Connect Back-Channel Logout 1.0 §2.4 defines it), so
  * relying parties can tie a later logout to the session. The library adds it only for clients
- * registered for back-channel logout: lib/models/client.js `includeSid`.
+ * registered for back-channel logout: oidc-provider/lib/models/client.js `includeSid`.
  */
 function alwaysIncludeSid(provider: Provider): void {
   const { Client } = provider;
-  requireMethod('alwaysIncludeSid', Client.prototype, 'includeSid', 'lib/models/client.js Client.prototype');
+  requireMethod('alwaysIncludeSid', Client.prototype, 'includeSid', 'oidc-provider/lib/models/client.js Client.prototype');
   Client.prototype.includeSid = () => true;
 }
 
@@ -86,11 +86,11 @@ function alwaysIncludeSid(provider: Provider): void {
  * SHA-256-hashes that metadata every time: the largest per-request cost on the client
  * credentials path that the library's static clients do not pay. Our catalog hands out the same
  * record object until the client changes (then a new one), so the record's identity answers
- * "changed?" for free. Wraps lib/models/client.js `Client.find`.
+ * "changed?" for free. Wraps oidc-provider/lib/models/client.js `Client.find`.
  */
 function memoiseClientsByCatalogRecord(provider: Provider, catalog: Catalog): void {
   const { Client } = provider;
-  requireMethod('memoiseClientsByCatalogRecord', Client, 'find', 'lib/models/client.js Client');
+  requireMethod('memoiseClientsByCatalogRecord', Client, 'find', 'oidc-provider/lib/models/client.js Client');
   const find = Client.find.bind(Client);
   type FoundClient = Awaited<ReturnType<typeof find>>;
   const clients = new WeakMap<object, FoundClient>();
@@ -121,7 +121,7 @@ interface PatchableClientKeyStore {
  * over to a new key is refused for up to a minute, and a key removed at the client keeps
  * working until a verification fails. We refetch on an unknown key at most once per
  * `minRefetchSeconds`, and start a background refetch once the cache lifetime has passed.
- * Replaces lib/models/client.js ClientKeyStore `fresh` (and wraps `refresh`, `selectForVerify`).
+ * Replaces oidc-provider/lib/models/client.js ClientKeyStore `fresh` (and wraps `refresh`, `selectForVerify`).
  */
 function refetchClientJwksOnUnknownKey(provider: Provider, minRefetchSeconds: number): void {
   const patch = 'refetchClientJwksOnUnknownKey';
@@ -138,10 +138,10 @@ function refetchClientJwksOnUnknownKey(provider: Provider, minRefetchSeconds: nu
   });
   const store = probe.asymmetricKeyStore;
   if (typeof store !== 'object' || store === null || (store as PatchableClientKeyStore).jwksUri !== jwksUri) {
-    patchCannotApply(patch, 'lib/models/client.js Client#asymmetricKeyStore is not a ClientKeyStore with the jwksUri of its client');
+    patchCannotApply(patch, 'oidc-provider/lib/models/client.js Client#asymmetricKeyStore is not a ClientKeyStore with the jwksUri of its client');
   }
   const prototype = Object.getPrototypeOf(store) as PatchableClientKeyStore;
-  for (const name of ['fresh', 'refresh', 'selectForVerify'] as const) requireMethod(patch, prototype, name, 'lib/models/client.js ClientKeyStore.prototype');
+  for (const name of ['fresh', 'refresh', 'selectForVerify'] as const) requireMethod(patch, prototype, name, 'oidc-provider/lib/models/client.js ClientKeyStore.prototype');
   const lastAttempt = new WeakMap<object, number>();
   const now = () => Math.floor(Date.now() / 1000);
   // Both are called with .call(this) on the key store they belong to.
@@ -213,13 +213,13 @@ function routeStructuredTokens(route: keyof StructuredTokenHandlers): Middleware
 }
 
 const structuredTokenRoutes = [
-  [revocationActions, routeStructuredTokens('revocation'), 'lib/actions/revocation.js rejectStructuredTokens'],
-  [introspectionActions, routeStructuredTokens('introspection'), 'lib/actions/introspection.js rejectStructuredTokens'],
+  [revocationActions, routeStructuredTokens('revocation'), 'oidc-provider/lib/actions/revocation.js rejectStructuredTokens'],
+  [introspectionActions, routeStructuredTokens('introspection'), 'oidc-provider/lib/actions/introspection.js rejectStructuredTokens'],
 ] as const;
 
 /**
  * The revocation and introspection endpoints refuse JWTs outright
- * (lib/shared/reject_structured_tokens.js in lib/actions/revocation.js and introspection.js).
+ * (oidc-provider/lib/shared/reject_structured_tokens.js in oidc-provider/lib/actions/revocation.js and introspection.js).
  * We put a dispatcher in that slot which hands JWTs to the handlers registered for the
  * provider serving the request and everything else on to the library.
  */
@@ -243,7 +243,7 @@ function parseBodyReadEarly(ctx: KoaContextWithOIDC, next: () => Promise<unknown
 /**
  * The token and introspection endpoints parse the body a fast path already read, when it read it
  * (oidc/fast-path/token-form.ts): the request stream is spent by then. Replaces the library's
- * `parseBody` (lib/shared/selective_body.js `urlencoded`) in lib/actions/token.js and
+ * `parseBody` (oidc-provider/lib/shared/selective_body.js `urlencoded`) in oidc-provider/lib/actions/token.js and
  * introspection.js with a reader that parses those bytes as the library does (querystring) and
  * otherwise calls the original. The library does honour a body parsed upstream (selective_body.js
  * falls back to `ctx.req.body || ctx.request.body` when the stream is spent), but then prints once
@@ -251,13 +251,13 @@ function parseBodyReadEarly(ctx: KoaContextWithOIDC, next: () => Promise<unknown
  * recommended"; hence this slot.
  */
 export function prepareFastPathBodies(): void {
-  replaceMiddleware(tokenActions, parseUrlencodedBody, parseBodyReadEarly, 'lib/actions/token.js parseBody');
-  replaceMiddleware(introspectionActions, parseUrlencodedBody, parseBodyReadEarly, 'lib/actions/introspection.js parseBody');
+  replaceMiddleware(tokenActions, parseUrlencodedBody, parseBodyReadEarly, 'oidc-provider/lib/actions/token.js parseBody');
+  replaceMiddleware(introspectionActions, parseUrlencodedBody, parseBodyReadEarly, 'oidc-provider/lib/actions/introspection.js parseBody');
 }
 
 /**
  * RFC 6749 §5.2: an authenticated client using a grant type it is not registered for is
- * `unauthorized_client`. lib/actions/token.js `allowedGrantTypeCheck` (v9.13.3) throws
+ * `unauthorized_client`. oidc-provider/lib/actions/token.js `allowedGrantTypeCheck` (v9.13.3) throws
  * `InvalidRequest('requested grant type is not allowed for this client')` instead, for every
  * grant (authorization_code, refresh_token, client_credentials, token exchange). This is the same
  * check in the same place (after client authentication and the supported-grant check, so an
@@ -277,12 +277,12 @@ async function registeredGrantTypeCheck(ctx: KoaContextWithOIDC, next: () => Pro
 /**
  * RFC 6749 §4.1.2.1: a client asking the authorization endpoint for a response type it is not
  * registered for (a service with `response_types: []` asking for a code) is `unauthorized_client`.
- * lib/actions/authorization/response_parameters.js `checkResponseType` (v9.13.3) normalises the
+ * oidc-provider/lib/actions/authorization/response_parameters.js `checkResponseType` (v9.13.3) normalises the
  * value, answers an unsupported one with UnsupportedResponseType and one the client lacks with
  * `InvalidRequest('requested response_type is not allowed for this client')`, its only
  * InvalidRequest. We run it and turn that one refusal (by its class, before it called `next`,
  * for a type the client indeed lacks) into unauthorized_client. The answer is redirected only to
- * a registered redirect_uri (lib/shared/authorization_error_handler.js checks it).
+ * a registered redirect_uri (oidc-provider/lib/shared/authorization_error_handler.js checks it).
  */
 async function registeredResponseTypeCheck(ctx: KoaContextWithOIDC, next: () => Promise<unknown>): Promise<void> {
   let passed = false;
@@ -303,9 +303,9 @@ async function registeredResponseTypeCheck(ctx: KoaContextWithOIDC, next: () => 
 /** Once per process, before any Provider is constructed (the library caches these stacks and construction spreads them). */
 export function prepareUnauthorizedClientAnswer(): void {
   const allowedGrantTypeCheck = tokenActions.find((middleware) => middleware.name === 'allowedGrantTypeCheck');
-  replaceMiddleware(tokenActions, allowedGrantTypeCheck, registeredGrantTypeCheck, 'lib/actions/token.js allowedGrantTypeCheck');
+  replaceMiddleware(tokenActions, allowedGrantTypeCheck, registeredGrantTypeCheck, 'oidc-provider/lib/actions/token.js allowedGrantTypeCheck');
   for (const endpoint of ['authorization', 'pushed_authorization_request'] as const) {
-    const where = `lib/actions/authorization/index.js ${endpoint} checkResponseType`;
+    const where = `oidc-provider/lib/actions/authorization/index.js ${endpoint} checkResponseType`;
     const stack = getAuthorizationStack(endpoint);
     // A patch of a stack the library rebuilds per call would be lost.
     if (getAuthorizationStack(endpoint) !== stack) patchCannotApply('registeredResponseTypeCheck', `${where}: the stack is no longer cached`);

@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 const reanswered = new WeakMap<object, HttpError>();
 
 export function answerLibraryFailures(provider: Provider, deps: { views: Views; log: Logger }): void {
-  // lib/shared/error_handler.js emits `server_error` with the error for every 500 it answers
+  // oidc-provider/lib/shared/error_handler.js emits `server_error` with the error for every 500 it answers
   // (every error it does not expose), pages and JSON alike: the one place they are logged.
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
     const { kind, problem } = classifyError(error);
@@ -35,7 +35,7 @@ export function answerLibraryFailures(provider: Provider, deps: { views: Views; 
 /**
  * The library's `renderError` (its error pages, e.g. an unknown client at the authorization
  * endpoint): our page with the library's own status, code and description; `out` is what
- * lib/helpers/err_out.js made of the error, so the wire format stays the library's. Errors it
+ * oidc-provider/lib/helpers/err_out.js made of the error, so the wire format stays the library's. Errors it
  * does not expose are logged by the `server_error` listener above.
  */
 export function createLibraryErrorPage(deps: { views: Views }) {

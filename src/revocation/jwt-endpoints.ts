@@ -1,5 +1,5 @@
 // RFC 7009 revocation and RFC 7662 introspection of our JWT access tokens. oidc-provider refuses
-// structured tokens at both endpoints (lib/shared/reject_structured_tokens.js) because it does
+// structured tokens at both endpoints (oidc-provider/lib/shared/reject_structured_tokens.js) because it does
 // not store them; we verify them ourselves and keep their revocation in the revocation store.
 // Runs after the library has authenticated the client.
 import type { KoaContextWithOIDC } from 'oidc-provider';

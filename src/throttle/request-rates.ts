@@ -11,7 +11,7 @@ const tokenPaths = new Set(['/token', '/token/introspection', '/token/revocation
 
 /**
  * Whether oidc-provider will serve this path as one of the token endpoints. Its router ignores
- * case and one trailing slash (lib/helpers/router.js), so /TOKEN/ is the token endpoint too and
+ * case and one trailing slash (oidc-provider/lib/helpers/router.js), so /TOKEN/ is the token endpoint too and
  * must count against the same limits. Lower-casing is a little broader than its ASCII-only folding:
  * at worst a path it would not serve is counted.
  */

@@ -1,5 +1,5 @@
 // The claim set of our JWT access tokens (RFC 9068 §2.2), built the way oidc-provider builds it
-// (lib/models/formats/jwt.js getValueAndPayload: the extra claims first, then `jti`, `sub`,
+// (oidc-provider/lib/models/formats/jwt.js getValueAndPayload: the extra claims first, then `jti`, `sub`,
 // `iat`, `exp`, `scope`, `client_id`, `iss`, `aud`), so a token from a fast path and one from
 // the library carry the same claims in the same order; and what a verified token says about
 // itself to the revocation state.

@@ -16,7 +16,7 @@ export function looksLikeJwt(token: string): boolean {
 
 /**
  * How oidc-provider is told to format a token for `api` (the format members of its
- * ResourceServer info, lib/models/formats/jwt.js getResourceServerConfig): a JWT signed with our
+ * ResourceServer info, oidc-provider/lib/models/formats/jwt.js getResourceServerConfig): a JWT signed with our
  * access-token algorithm, or opaque.
  */
 export function resourceServerFormat(api: Pick<ResourceRecord, 'accessTokenFormat'>): Pick<ResourceServer, 'accessTokenFormat' | 'jwt'> {

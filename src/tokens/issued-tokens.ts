@@ -1,6 +1,6 @@
 // portcullis_tokens_issued_total: the one place a token counts as issued, whichever path issued
 // it. The library path counts on its `grant.success` event (emitted after every grant handler
-// that answered, lib/actions/token.js callTokenHandler); the fast paths answer in front of the
+// that answered, oidc-provider/lib/actions/token.js callTokenHandler); the fast paths answer in front of the
 // library, which then emits nothing, so they count here themselves once they have answered.
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';

@@ -204,7 +204,7 @@ describe(`step-up to a second factor (${storesLabel})`, () => {
   it('regression: an essential acr in the claims request parameter loops the sign-in (claims is not supported: ignored whole, one pass)', async () => {
     // The claims parameter is off (the library's default): discovery says so, and the library
     // drops the parameter before any check sees it, so its essential acr cannot ask for a class
-    // the login did not give (lib/actions/authorization/request_parameters.js). Were it enabled,
+    // the login did not give (oidc-provider/lib/actions/authorization/request_parameters.js). Were it enabled,
     // requiredAuthentication reads the same acr (unit test) and the step-up page answers the
     // library's essential_acr reasons.
     const discovery = (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as { claims_parameter_supported?: boolean };

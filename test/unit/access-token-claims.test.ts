@@ -1,5 +1,5 @@
 // The claim set both paths sign (src/tokens/claims.ts): the library's order
-// (lib/models/formats/jwt.js: extra claims, then jti, sub, iat, exp, scope, client_id, iss, aud)
+// (oidc-provider/lib/models/formats/jwt.js: extra claims, then jti, sub, iat, exp, scope, client_id, iss, aud)
 // and what the revocation state reads back from a verified token.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

@@ -137,7 +137,7 @@ describe('interaction policy: the session against the requirement', () => {
   it('leaves a session older than max_age to the library, except right after a step-up that kept the earlier time', async () => {
     const old = { acr: acr.mfa, amr: ['pwd', 'otp'], loginTs: nowSeconds() - 3600 };
     const params = { max_age: 300 };
-    // The library's max_age check asks for the login (lib/helpers/interaction_policy/prompts/login.js).
+    // The library's max_age check asks for the login (oidc-provider/lib/helpers/interaction_policy/prompts/login.js).
     assert.deepEqual(await promptReasons(old, { params }), []);
     // After a full login (no ts: recorded as now) the library trusts it; so do we.
     assert.deepEqual(await promptReasons(old, { params, result: { login: { accountId: 'sub-1' } } }), []);

@@ -1,6 +1,6 @@
 // Which requests the token-endpoint rate limit counts (src/throttle/request-rates.ts): every POST
 // that oidc-provider will serve as the token, introspection or revocation endpoint — its router
-// ignores case and one trailing slash (lib/helpers/router.js) — and nothing else; and how a client
+// ignores case and one trailing slash (oidc-provider/lib/helpers/router.js) — and nothing else; and how a client
 // whose budget is spent is recognised before authentication, by the client id of its Basic header
 // (form-URL-decoded, RFC 6749 §2.3.1). Real rate-limiter-flexible limiters and real Koa contexts.
 import assert from 'node:assert/strict';

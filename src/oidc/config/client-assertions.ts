@@ -1,7 +1,7 @@
 // private_key_jwt (RFC 7523 §3, RFC 7521 §5.2) checked strictly, and refused with a reason.
 // The library verifies the signature with the client's registered keys, an asymmetric `alg`
 // from our allow-list, `iss` = client_id (found by `sub`), `exp` and `jti` present and `nbf`
-// (lib/shared/jwt_client_auth.js); we add:
+// (oidc-provider/lib/shared/jwt_client_auth.js); we add:
 // - `aud` is exactly the issuer identifier (a switch also admits the token endpoint URL);
 //   never an array, so an assertion minted for another server is not replayable here;
 // - the assertion lives at most `maxLifetime` seconds, `iat` is not in the future;
@@ -98,7 +98,7 @@ function timeProblems(claims: Claims, policy: ClientAssertionPolicy, now: number
     problems.push('exp is required (a number, seconds since the epoch)');
     return problems;
   }
-  // The library's expiry rule (lib/helpers/jwt.js assertPayload).
+  // The library's expiry rule (oidc-provider/lib/helpers/jwt.js assertPayload).
   if (now - tolerance >= exp) problems.push('the client_assertion has expired');
   const issuedAt = typeof iat === 'number' ? iat : now;
   if (exp - issuedAt > policy.maxLifetime || exp - now > policy.maxLifetime + tolerance) {
@@ -143,7 +143,7 @@ export function createClientAssertionCheck(policy: ClientAssertionPolicy): Clien
     const found = problems(claims, header);
     if (claims.sub !== client.clientId) found.push('sub must be the client_id');
     if (found.length > 0) throw new errors.InvalidClientAuth(found.join('; '));
-    // lib/shared/jwt_client_auth.js: after this hook only ReplayDetection.unique can refuse, and
+    // oidc-provider/lib/shared/jwt_client_auth.js: after this hook only ReplayDetection.unique can refuse, and
     // it is called next, with (iss, jti), but not told when the assertion was issued.
     passedHook.add(ctx);
     if (typeof claims.iss === 'string' && typeof claims.jti === 'string' && typeof claims.exp === 'number') {

@@ -4,7 +4,7 @@
 // become KeyObjects once, and a signature is compared with crypto.timingSafeEqual instead of
 // tsscmp's two extra HMACs. Every browser request verifies several signed cookies, so this is a
 // visible share of a login's CPU. oidc-provider takes it as `cookies.keys` (a Keygrip-like
-// object is allowed there: lib/provider.js).
+// object is allowed there: oidc-provider/lib/provider.js).
 import crypto from 'node:crypto';
 import type { Configuration } from 'oidc-provider';
 

@@ -110,7 +110,7 @@ export function createInteractionPolicy(catalog: Catalog) {
         // stepped up either (a second factor alone must not make it look fresh).
         if (assessment.cause === 'unknown_time') return interactionPolicy.Check.REQUEST_PROMPT;
         // Older than max_age: the library's own max_age check asks for a full login, except
-        // right after a login in this interaction (lib/helpers/interaction_policy/prompts/login.js
+        // right after a login in this interaction (oidc-provider/lib/helpers/interaction_policy/prompts/login.js
         // `max_age`: `!ctx.oidc.result?.login`). A step-up's login keeps the time of the earlier
         // sign-in (`ts`, interactions/second-factor.ts): it is not a fresh one, and if that time
         // passed max_age while the user entered the code, the password is asked again.

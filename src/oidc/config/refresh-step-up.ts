@@ -1,12 +1,12 @@
 // A refresh token (RFC 6749 §6) yields new tokens for the authentication it was issued after: the
-// library's RefreshToken keeps that sign-in's acr, amr and auth_time (lib/helpers/grant_common.js
+// library's RefreshToken keeps that sign-in's acr, amr and auth_time (oidc-provider/lib/helpers/grant_common.js
 // copies them from the code, and every rotation copies them on). A second factor demanded later,
 // by the client's `require_mfa` or the user's `mfa_required`, must hold for it too, or a
 // password-only sign-in keeps yielding ID and access tokens for the refresh token's lifetime
 // (ttl.ts: 14 days). The same rule as for sessions (authentication-requirements.ts), without the
 // request parameters: a refresh has no acr_values or max_age of its own (OIDC Core §12.2).
 //
-// Where: the library's documented `rotateRefreshToken(ctx)` hook. lib/actions/grants/refresh_token.js
+// Where: the library's documented `rotateRefreshToken(ctx)` hook. oidc-provider/lib/actions/grants/refresh_token.js
 // calls it on every refresh grant, after the client is authenticated and the token, its grant and
 // its account are validated (ctx.oidc.entities RefreshToken, Client, Account), after a consumed
 // token's replay has revoked the grant (RFC 9700 §4.14.2), and before anything is rotated or
@@ -33,8 +33,8 @@ function refusal(shortfall: Shortfall): errors.InvalidGrant {
       ? 'the user must sign in again with a second factor'
       : 'the user must sign in again (the time of the sign-in this refresh token was issued for is unknown)';
   const error = new errors.InvalidGrant(`refresh token authentication falls short: ${shortfall.shortfall}`);
-  // The library's InvalidGrant always says "grant request is invalid" (lib/helpers/errors.js) and
-  // keeps its detail from the client (lib/helpers/err_out.js sends error_description only).
+  // The library's InvalidGrant always says "grant request is invalid" (oidc-provider/lib/helpers/errors.js) and
+  // keeps its detail from the client (oidc-provider/lib/helpers/err_out.js sends error_description only).
   return Object.assign(error, { error_description: description });
 }
 

@@ -5,9 +5,9 @@
 //
 // Runs from the resource-indicators `defaultResource` hook (config/resource-indicators.ts), the
 // one documented hook the library calls for every authorization request and client-credentials
-// request that names no `resource` (lib/shared/check_resource.js), before interactions and after
+// request that names no `resource` (oidc-provider/lib/shared/check_resource.js), before interactions and after
 // the client and its redirect_uri are checked, so the refusal is redirected to the client
-// (lib/shared/authorization_error_handler.js). Requests that name a resource are answered by
+// (oidc-provider/lib/shared/authorization_error_handler.js). Requests that name a resource are answered by
 // `getResourceServerInfo`, which looks only at the API named (one the client may reach).
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { ResourceAccess } from '../../tokens/resource-access.js';
@@ -20,10 +20,10 @@ const knownWithoutResource = [...oidcScopes].join(', ');
 
 /**
  * Authorization request without `resource`: the library keeps only the OpenID Connect scopes
- * (lib/shared/check_resource.js filterStatics), so an API scope here would be dropped. Refused
+ * (oidc-provider/lib/shared/check_resource.js filterStatics), so an API scope here would be dropped. Refused
  * without looking at the catalog, so the answer tells an unauthenticated caller nothing about
  * which API scopes exist. Scope values have passed the RFC 6749 §3.3 syntax check
- * (lib/actions/authorization/scopes.js), which also makes them safe in error_description.
+ * (oidc-provider/lib/actions/authorization/scopes.js), which also makes them safe in error_description.
  */
 function refuseAuthorizationScopes(ctx: KoaContextWithOIDC): void {
   const [unknown] = apiScopesOf(ctx.oidc.params?.scope);

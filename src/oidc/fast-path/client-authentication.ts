@@ -4,7 +4,7 @@
 // not handle (URL-encoded Basic credentials, jwks_uri keys, expiring secrets...), is left to the
 // library, which checks the same request again and answers it with its own error. So the fast
 // path can never refuse what the library would accept, nor accept what it would refuse: each
-// check here is the library's (lib/shared/client_auth.js, jwt_client_auth.js) or stricter.
+// check here is the library's (oidc-provider/lib/shared/client_auth.js, jwt_client_auth.js) or stricter.
 import { isCanonicalBase64, readBasicCredentials } from '../../http/basic-credentials.js';
 import type { Context } from 'koa';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
@@ -15,7 +15,7 @@ import type { EphemeralStore } from '../../stores/ephemeral/types.js';
 import { servingProvider } from '../serving-provider.js';
 import type { Form } from './token-form.js';
 
-/** What the fast path needs of oidc-provider's Client model (lib/models/client.js). */
+/** What the fast path needs of oidc-provider's Client model (oidc-provider/lib/models/client.js). */
 export interface ProviderClient {
   clientId: string;
   clientAuthMethod: string;
@@ -37,7 +37,7 @@ export interface ClientAuthenticationDeps {
 
 const assertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-/** The form parameters client authentication reads (lib/shared/client_auth.js getClientAuthParams). */
+/** The form parameters client authentication reads (oidc-provider/lib/shared/client_auth.js getClientAuthParams). */
 export const clientAuthenticationParameters = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'];
 
 /** A client as the provider serving this request sees it (memoised per catalog record: internals.ts). */

@@ -8,7 +8,7 @@
 //
 // Transport only: the decision is the token core's (tokens/client-credentials.ts, the one the
 // library path asks from config/resource-indicators.ts), and so are the claims, header and key
-// (tokens/access-token-signer.ts, as lib/models/formats/jwt.js builds them); what is left here
+// (tokens/access-token-signer.ts, as oidc-provider/lib/models/formats/jwt.js builds them); what is left here
 // is reading the form, authenticating the client, spending its assertion, signing and the
 // RFC 6749 §5.1 response with `Cache-Control: no-store`.
 import type { Context } from 'koa';

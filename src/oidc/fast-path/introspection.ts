@@ -15,7 +15,7 @@ export interface IntrospectionFastPathDeps extends ClientAuthenticationDeps {
   fastPathRequests: FastPathCounter;
 }
 
-/** lib/actions/introspection.js reads these (and client authentication's). */
+/** oidc-provider/lib/actions/introspection.js reads these (and client authentication's). */
 const understood = new Set(['token', 'token_type_hint', ...clientAuthenticationParameters]);
 
 export function createIntrospectionFastPath(deps: IntrospectionFastPathDeps): Middleware {

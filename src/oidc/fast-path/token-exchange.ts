@@ -65,7 +65,7 @@ export function createTokenExchangeGrant(deps: TokenExchangeFastPathDeps): FastA
         declineRefusals,
       ),
     ]);
-    // The library would give a pairwise client a pairwise `sub` (lib/models/formats/jwt.js).
+    // The library would give a pairwise client a pairwise `sub` (oidc-provider/lib/models/formats/jwt.js).
     if (!verified || verified.client.subjectType === 'pairwise') return false;
     if (!decision || decision.api.accessTokenFormat !== 'jwt') return false;
     const { client } = verified;

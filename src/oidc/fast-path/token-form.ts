@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
 import { HttpError } from '../../http/errors.js';
 
-/** The library's own body limit (lib/shared/selective_body.js LIMIT), so both refuse alike. */
+/** The library's own body limit (oidc-provider/lib/shared/selective_body.js LIMIT), so both refuse alike. */
 const maxTokenBodyBytes = 56 * 1024;
 
 const bodiesReadEarly = new WeakMap<IncomingMessage, string>();

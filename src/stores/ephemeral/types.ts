@@ -2,7 +2,7 @@
 // atomic primitives the protocol needs. Implemented by redis.ts and postgres.ts; both run the
 // one contract suite in test/contract/ephemeral-store.test.ts.
 //
-// Reference semantics: oidc-provider's lib/adapters/memory_adapter.js — grant membership
+// Reference semantics: oidc-provider's oidc-provider/lib/adapters/memory_adapter.js — grant membership
 // de-duplicated, index keys removed on destroy, a grant index lives as long as its longest
 // member, and consuming never re-creates an expired record.
 
