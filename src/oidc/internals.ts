@@ -1,6 +1,13 @@
 // The one place that changes oidc-provider behaviour below its public configuration, and the only
 // module that imports `oidc-provider/lib/*`. Keep it small; each patch names the upstream code it
 // replaces and stops the start, naming itself and the installed version, when it cannot apply.
+//
+// Reliances on the library's order that are not patches (read them too before an upgrade):
+// - config/resource-indicators.ts gives a client-credentials request without `scope` its API's
+//   scopes by setting `params.scope` in getResourceServerInfo: it counts on
+//   oidc-provider/lib/actions/grants/client_credentials.js reading the scope after it resolved the
+//   resource (test/integration/token-fast-path.test.ts "without scope" compares the token with
+//   the fast path's, which decides that default itself).
 import { createRequire } from 'node:module';
 import querystring from 'node:querystring';
 import type Provider from 'oidc-provider';
