@@ -76,40 +76,27 @@ async function readJwt(deps: PresentedTokenDeps, value: string, label: string): 
   };
 }
 
-type StoredToken = {
-  accountId?: string;
-  clientId: string;
-  aud?: unknown;
-  scope?: string;
-  exp: number;
-  iat: number;
-  jti: string;
-  grantId?: string;
-  extra?: Record<string, unknown>;
-  isExpired: boolean;
-  resourceServer?: { audience?: string };
-};
-
 async function readOpaque(deps: PresentedTokenDeps, value: string, label: string): Promise<PresentedToken> {
-  const { AccessToken, ClientCredentials } = deps.provider as unknown as {
-    AccessToken: { find(value: string): Promise<StoredToken | undefined> };
-    ClientCredentials: { find(value: string): Promise<StoredToken | undefined> };
-  };
+  const { AccessToken, ClientCredentials } = deps.provider;
   // find() refuses a revoked record (oidc/adapter.ts checks its subject, client, grant and
-  // lineage at millisecond precision), so what it returns is unrevoked.
-  const token = (await AccessToken.find(value)) ?? (await ClientCredentials.find(value));
-  if (!token || token.isExpired) throw refused(`${label} is not an active access token of this server`);
+  // lineage at millisecond precision), so what it returns is unrevoked. A user's token has an
+  // account and a grant; a client-credentials token is the client's own.
+  const userToken = await AccessToken.find(value);
+  const token = userToken ?? (await ClientCredentials.find(value));
+  if (!token || token.isExpired || token.exp === undefined || token.clientId === undefined) {
+    throw refused(`${label} is not an active access token of this server`);
+  }
   const extra = token.extra ?? {};
   const exchangedFrom = readExchangedFrom(extra[exchangedFromClaim]);
   if (!exchangedFrom) throw refused(`${label} is not an active access token of this server`);
   return {
     reference: opaqueTokenReference(value),
-    sub: token.accountId ?? token.clientId,
+    sub: userToken?.accountId ?? token.clientId,
     clientId: token.clientId,
     audiences: audiencesOf(token.aud ?? token.resourceServer?.audience),
     scopes: splitScope(token.scope),
     exp: token.exp,
-    grantId: token.grantId ?? (typeof extra.gid === 'string' ? extra.gid : undefined),
+    grantId: userToken?.grantId ?? (typeof extra.gid === 'string' ? extra.gid : undefined),
     act: isActClaim(extra.act) ? extra.act : undefined,
     mayAct: undefined,
     exchangedFrom,

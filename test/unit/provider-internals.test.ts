@@ -60,7 +60,7 @@ describe('oidc-provider internals patches', () => {
     prepareAll();
     const grantCheck = tokenActions.findIndex((middleware) => middleware.name === 'registeredGrantTypeCheck');
     withSlotReplaced(tokenActions, grantCheck, () => {
-      assert.throws(prepareUnauthorizedClientAnswer, /oidc-provider changed: lib\/actions\/token\.js allowedGrantTypeCheck/);
+      assert.throws(prepareUnauthorizedClientAnswer, /oidc-provider changed: oidc-provider\/lib\/actions\/token\.js allowedGrantTypeCheck/);
     });
     const authorization = getAuthorizationStack('authorization');
     const responseTypeCheck = authorization.findIndex((middleware) => middleware.name === 'registeredResponseTypeCheck');
@@ -69,7 +69,7 @@ describe('oidc-provider internals patches', () => {
     });
     const bodyParser = tokenActions.findIndex((middleware) => middleware.name === 'parseBodyReadEarly');
     withSlotReplaced(tokenActions, bodyParser, () => {
-      assert.throws(prepareFastPathBodies, /oidc-provider changed: lib\/actions\/token\.js parseBody/);
+      assert.throws(prepareFastPathBodies, /oidc-provider changed: oidc-provider\/lib\/actions\/token\.js parseBody/);
     });
     // Put back, everything prepares again.
     prepareAll();
@@ -93,7 +93,7 @@ describe('oidc-provider internals patches', () => {
     const changedLibrary = { Client: class {}, ReplayDetection: {} } as unknown as Provider;
     assert.throws(
       () => applyProviderPatches(changedLibrary, deps, options),
-      /oidc-provider changed: lib\/models\/client\.js Client has no find\(\) \(patch memoiseClientsByCatalogRecord in src\/oidc\/internals\.ts/,
+      /oidc-provider changed: oidc-provider\/lib\/models\/client\.js Client has no find\(\) \(patch memoiseClientsByCatalogRecord in src\/oidc\/internals\.ts/,
     );
   });
 });

@@ -7,27 +7,17 @@
 // check here is the library's (oidc-provider/lib/shared/client_auth.js, jwt_client_auth.js) or stricter.
 import { isCanonicalBase64, readBasicCredentials } from '../../http/basic-credentials.js';
 import type { Context } from 'koa';
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, jwtVerify, type JWK, type JWTVerifyGetKey } from 'jose';
 import { consumeAssertionJti } from '../assertion-replay.js';
 import { enabledJWA } from '../config/client-auth.js';
 import { unverifiedAssertionSubject, type ClientAssertionCheck } from '../config/client-assertions.js';
 import type { EphemeralStore } from '../../stores/ephemeral/types.js';
 import { servingProvider } from '../serving-provider.js';
 import type { Form } from './token-form.js';
+import type { Client } from 'oidc-provider';
 
-/** What the fast path needs of oidc-provider's Client model (oidc-provider/lib/models/client.js). */
-export interface ProviderClient {
-  clientId: string;
-  clientAuthMethod: string;
-  clientAuthSigningAlg?: string;
-  clientSecretExpiresAt?: number;
-  subjectType?: string;
-  jwks?: JSONWebKeySet;
-  jwksUri?: string;
-  grantTypeAllowed(grantType: string): boolean;
-  /** Digest comparison in constant time (internals.ts replaces the library's). */
-  compareClientSecret(presented: string): boolean | Promise<boolean>;
-}
+/** oidc-provider's Client model; its compareClientSecret compares digests (internals.ts). */
+export type ProviderClient = Client;
 
 export interface ClientAuthenticationDeps {
   store: EphemeralStore;
@@ -42,8 +32,7 @@ export const clientAuthenticationParameters = ['client_id', 'client_secret', 'cl
 
 /** A client as the provider serving this request sees it (memoised per catalog record: internals.ts). */
 function findClient(ctx: Context, clientId: string): Promise<ProviderClient | undefined> {
-  const { Client } = servingProvider(ctx) as unknown as { Client: { find(id: string): Promise<ProviderClient | undefined> } };
-  return Client.find(clientId);
+  return servingProvider(ctx).Client.find(clientId);
 }
 
 /**
@@ -95,7 +84,9 @@ function inlineKeys(client: ProviderClient): JWTVerifyGetKey | undefined {
   if (client.jwksUri || !client.jwks) return undefined;
   let keys = keySets.get(client);
   if (!keys) {
-    keys = createLocalJWKSet(client.jwks);
+    // A client's registered `jwks` are plain public JWKs (RFC 7591 §2); the model's type also
+    // admits the provider's own external signing keys, which a client never has.
+    keys = createLocalJWKSet({ keys: [...client.jwks.keys] as JWK[] });
     keySets.set(client, keys);
   }
   return keys;

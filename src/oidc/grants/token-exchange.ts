@@ -41,6 +41,8 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
     }
     const { api, scope, lifetime, subject } = decision;
 
+    // The published typings require a grantId of every AccessToken; this one deliberately has
+    // none (below), so the two models are described here as the grant uses them.
     const { AccessToken, ResourceServer } = provider as unknown as {
       AccessToken: new (init: Record<string, unknown>) => { save(): Promise<string>; resourceServer: unknown; expiration: number };
       ResourceServer: new (identifier: string, info: Record<string, unknown>) => unknown;
