@@ -24,6 +24,15 @@ export function readBasicCredentials(header: string): BasicCredentials | undefin
   return { encoded, rawId: decoded.slice(0, colon), rawSecret: decoded.slice(colon + 1) };
 }
 
+/**
+ * True when the header is Basic and names no client: its id part is empty (`:secret`). Such a
+ * request carries no client identity (RFC 6749 §2.3.1), like one with no header at all.
+ */
+export function basicHeaderNamesNoClient(header: string): boolean {
+  const encoded = basicHeader.exec(header)?.[1];
+  return encoded !== undefined && Buffer.from(encoded, 'base64').toString('utf8').startsWith(':');
+}
+
 /** True when the base64 text is the one canonical encoding of its bytes (Buffer.from is lenient). */
 export function isCanonicalBase64(encoded: string): boolean {
   return Buffer.from(encoded, 'base64').toString('base64') === encoded;

@@ -1,10 +1,11 @@
 // How the token, introspection and revocation endpoints answer a client that did not
 // authenticate (RFC 6749 §5.2):
 // - no client authentication at all is `invalid_client` with 401 and a WWW-Authenticate challenge
-//   (RFC 7662 §2.3 asks the same of introspection). The library answers 400 invalid_request
-//   ("no client authentication mechanism provided"); we answer as the RFCs do;
+//   (RFC 7662 §2.3 asks the same of introspection). The library answers 400 invalid_request;
+//   we answer as the RFCs do;
 // - a refused client assertion says why in `error_description` (below).
 import type Provider from 'oidc-provider';
+import { basicHeaderNamesNoClient } from '../http/basic-credentials.js';
 import { HttpError, renderJsonError } from '../http/errors.js';
 import type { ClientAssertionCheck } from './config/client-assertions.js';
 
@@ -16,28 +17,38 @@ const clientAuthenticationRequired = new HttpError(401, 'invalid_client', 'clien
   'WWW-Authenticate': 'Basic realm="token"',
 });
 
+/** The request body as the library parsed it (a repeated parameter is an array). */
+type ParsedBody = Partial<Record<string, unknown>>;
+
+/** Present as the library reads parameters: an empty value counts as absent (oidc-provider/lib/helpers/params.js). */
+const given = (value: unknown): boolean => value !== undefined && value !== '';
+
 /**
- * The one place we recognise a library answer by its text. The library refuses a request with no
- * client authentication with a plain InvalidRequest whose description is its only trait
- * (https://github.com/panva/node-oidc-provider/blob/v9.13.3/lib/shared/client_auth.js,
- * `authenticateClient`: `if (!clientId) throw new InvalidRequest('no client authentication
- * mechanism provided')`): same class, code and status as every other malformed request, no
- * property of its own, thrown after a dozen branches (an empty client_id, a client_secret without
- * a client_id, a Basic header naming no client all end there) that telling the case from the
- * request would have to copy. The library is pinned to its minor version (package.json); should
- * the text change, the answer falls back to the library's own 400 invalid_request, still a refusal.
+ * True when the request identifies no client by any mechanism of RFC 6749 §2.3 / RFC 7523 §2.2:
+ * no `client_id`, no `client_assertion`, and no Authorization header unless a Basic one whose id
+ * is empty; a `client_secret` alone names no client either. Decided from the request itself, never
+ * from the library's message text: the library refuses every such request with a plain 400
+ * invalid_request (oidc-provider/lib/shared/client_auth.js `authenticateClient`), the same class,
+ * code and status as any malformed request. A repeated `client_id` names a client (twice) and
+ * keeps the library's own answer (parameters must not be provided twice).
  */
-const noClientAuthentication = 'no client authentication mechanism provided';
+export function namesNoClient(body: ParsedBody, authorization: string | undefined): boolean {
+  if (given(body.client_id) || given(body.client_assertion)) return false;
+  return authorization === undefined || basicHeaderNamesNoClient(authorization);
+}
 
 export function answerMissingClientAuthWith401(provider: Provider): void {
   provider.use(async function missingClientAuthIs401(ctx, next) {
     await next();
-    const body = ctx.body as { error?: string; error_description?: string } | undefined;
+    const answer = ctx.body as { error?: string } | undefined;
+    // `body` is the request's, parsed; unset when the library refused the body itself (its type, its size).
+    const oidc = ctx.oidc as { route?: string; body?: ParsedBody } | undefined;
     if (
       ctx.status === 400 &&
-      clientRoutes.has(String((ctx.oidc as { route?: string } | undefined)?.route)) &&
-      body?.error === 'invalid_request' &&
-      body.error_description === noClientAuthentication
+      answer?.error === 'invalid_request' &&
+      clientRoutes.has(String(oidc?.route)) &&
+      oidc?.body !== undefined &&
+      namesNoClient(oidc.body, ctx.headers.authorization)
     ) {
       renderJsonError(ctx, clientAuthenticationRequired);
     }

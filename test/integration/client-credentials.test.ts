@@ -518,6 +518,27 @@ describe(`client_credentials (${storesLabel})`, () => {
       }
     });
 
+    // The same answer for every request that names no client, decided from the request
+    // (src/oidc/client-auth-errors.ts namesNoClient); a malformed body keeps the library's 400.
+    it('answers 401 invalid_client to a client_secret alone and to a Basic header with an empty id; 400 to a body it cannot read', async () => {
+      const post = (headers: Record<string, string>, body: string) =>
+        fetch(`${server.url}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+      const cases: Array<[string, Record<string, string>, string, number, string]> = [
+        ['client_secret alone', {}, 'grant_type=client_credentials&client_secret=s3cret', 401, 'invalid_client'],
+        ['empty client_id', {}, 'grant_type=client_credentials&client_id=', 401, 'invalid_client'],
+        ['Basic with an empty id', { authorization: `Basic ${Buffer.from(':s3cret').toString('base64')}` }, 'grant_type=client_credentials', 401, 'invalid_client'],
+        ['repeated client_id', {}, 'grant_type=client_credentials&client_id=a&client_id=a', 400, 'invalid_request'],
+        ['a JSON body', { 'content-type': 'application/json' }, '{"grant_type":"client_credentials"}', 400, 'invalid_request'],
+      ];
+      for (const [name, headers, body, status, error] of cases) {
+        const response = await post(headers, body);
+        const answer = await readResponse(response);
+        assert.equal(answer.status, status, `${name}: ${answer.text}`);
+        assert.equal(answer.json?.error, error, name);
+        if (status === 401) assert.match(String(response.headers.get('www-authenticate')), /^Basic/, name);
+      }
+    });
+
     it('answers revocation of an issued token with 200 (RFC 7009)', async () => {
       const token = await clientCredentialsToken(server.url, {
         ...ordersClient,
