@@ -1,10 +1,11 @@
 // What oidc-provider sees of a client. Our clients' `scope` mixes OIDC scopes with API scopes;
 // the library only knows its static scope list (OIDC's), and API scopes are enforced by our
 // resource policy (config/resource-indicators.ts), so the provider gets the OIDC part only.
+import type { ClientMetadata as ProviderClientMetadata } from 'oidc-provider';
 import type { ClientRecord } from '../stores/clients.js';
 import { oidcScopes, splitScope } from '../tokens/scopes.js';
 
-export function toProviderClientMetadata(record: Pick<ClientRecord, 'metadata' | 'secretDigest'>): Record<string, unknown> {
+export function toProviderClientMetadata(record: Pick<ClientRecord, 'metadata' | 'secretDigest'>): ProviderClientMetadata {
   const { scope, ...metadata } = record.metadata;
   const providerScope = splitScope(scope).filter((value) => oidcScopes.has(value));
   return {

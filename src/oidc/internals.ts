@@ -25,6 +25,19 @@ import { consumeAssertionJti, takeIssuedAtMs, unknownIssueTimeMs, type Assertion
 import type { EphemeralStore } from '../stores/ephemeral/types.js';
 import type { Catalog } from '../catalog/catalog.js';
 
+/** What oidc-provider's AccessToken model is built from (the published typings' constructor argument). */
+type AccessTokenInit = ConstructorParameters<Provider['AccessToken']>[0];
+
+/**
+ * An access token that belongs to no grant of its own. The model takes one (oidc-provider/lib/models/access_token.js
+ * lists `grantId` among its payload keys like every other, and saves without it); the published
+ * typings require it of every AccessToken. The token-exchange grant issues such tokens
+ * (grants/token-exchange.ts says why); this is the one place their typing is relaxed.
+ */
+export function grantlessAccessToken(provider: Provider, init: Omit<AccessTokenInit, 'grantId'>): InstanceType<Provider['AccessToken']> {
+  return new provider.AccessToken(init as AccessTokenInit);
+}
+
 /**
  * The oidc-provider release these patches were written against and tested with
  * (test/unit/oidc-provider-version.test.ts fails when another is installed; package.json pins the

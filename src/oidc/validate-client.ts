@@ -5,12 +5,9 @@ import { HttpError } from '../http/errors.js';
 import { toProviderClientMetadata } from './client-metadata.js';
 import type { ClientMetadata } from '../stores/clients.js';
 
-type ClientValidator = { validate(metadata: Record<string, unknown>): Promise<void> };
-
 export async function validateClientMetadata(provider: Provider, metadata: ClientMetadata, secretDigest: string | undefined): Promise<void> {
-  const Client = (provider as unknown as { Client: ClientValidator }).Client;
   try {
-    await Client.validate(toProviderClientMetadata({ metadata, secretDigest }));
+    await provider.Client.validate(toProviderClientMetadata({ metadata, secretDigest }));
   } catch (error) {
     const { error: code, error_description: description } = error as { error?: string; error_description?: string };
     if (code === 'invalid_redirect_uri' || code === 'invalid_client_metadata') {

@@ -21,13 +21,15 @@ export interface JwtEndpointDeps {
   mayRevoke(callerClientId: string, token: { clientId: string | undefined; aud: unknown }): Promise<boolean>;
 }
 
-function params(ctx: KoaContextWithOIDC): { token: string } {
-  return ctx.oidc.params as unknown as { token: string };
+/** The presented `token`; the library checked its presence before handing over (validateTokenPresence). */
+function presentedToken(ctx: KoaContextWithOIDC): string {
+  const token = ctx.oidc.params?.token;
+  return typeof token === 'string' ? token : '';
 }
 
 export function createJwtRevocation(deps: JwtEndpointDeps) {
   return async function revokeJwtAccessToken(ctx: KoaContextWithOIDC, next: Next): Promise<void> {
-    const { token } = params(ctx);
+    const token = presentedToken(ctx);
     if (!looksLikeJwt(token)) {
       await next();
       return;
@@ -81,7 +83,7 @@ export async function introspectJwt(deps: JwtEndpointDeps, callerClientId: strin
 
 export function createJwtIntrospection(deps: JwtEndpointDeps) {
   return async function introspectJwtAccessToken(ctx: KoaContextWithOIDC, next: Next): Promise<void> {
-    const { token } = params(ctx);
+    const token = presentedToken(ctx);
     if (!looksLikeJwt(token)) {
       await next();
       return;

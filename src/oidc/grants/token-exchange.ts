@@ -16,7 +16,7 @@ import {
   type TokenExchangeDeps,
 } from '../../tokens/token-exchange.js';
 import { setDelegationClaims } from '../config/extra-token-claims.js';
-
+import { grantlessAccessToken } from '../internals.js';
 
 export function registerTokenExchange(provider: Provider, deps: TokenExchangeDeps): void {
   async function exchangeToken(ctx: KoaContextWithOIDC): Promise<void> {
@@ -41,19 +41,14 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
     }
     const { api, scope, lifetime, subject } = decision;
 
-    // The published typings require a grantId of every AccessToken; this one deliberately has
-    // none (below), so the two models are described here as the grant uses them.
-    const { AccessToken, ResourceServer } = provider as unknown as {
-      AccessToken: new (init: Record<string, unknown>) => { save(): Promise<string>; resourceServer: unknown; expiration: number };
-      ResourceServer: new (identifier: string, info: Record<string, unknown>) => unknown;
-    };
     // No grant of its own, JWT or opaque: the token belongs to the subject token's grant (`gid`,
     // from exchangedTokenClaims), so revoking that grant (a replayed refresh token, an admin
     // revocation) revokes it too. The library's own grant check (introspection compares a
     // grant's client with the token's) would refuse the subject's grant for the caller, so the
-    // result does not name it as `grantId`; the adapter reads an opaque token's `gid` instead.
+    // result does not name it as `grantId` (internals.ts grantlessAccessToken); the adapter reads
+    // an opaque token's `gid` instead.
     const iat = Math.floor(issuedAt / 1000);
-    const token = new AccessToken({
+    const token = grantlessAccessToken(provider, {
       accountId: subject.sub,
       client: caller,
       gty: 'token_exchange',
@@ -61,7 +56,7 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
       iat,
       exp: iat + lifetime,
     });
-    token.resourceServer = new ResourceServer(api.identifier, resourceServerInfo(api, api.scopes, lifetime));
+    token.resourceServer = new provider.ResourceServer(api.identifier, resourceServerInfo(api, api.scopes, lifetime));
     setDelegationClaims(token, exchangedTokenClaims(decision, issuedAt));
     ctx.oidc.entity('AccessToken', token);
     const value = await token.save();
