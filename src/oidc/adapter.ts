@@ -3,7 +3,8 @@
 import { errors, type Adapter } from 'oidc-provider';
 import type { Catalog } from '../catalog/catalog.js';
 import type { EphemeralStore, Payload } from '../stores/ephemeral/types.js';
-import { issuedAtMs, revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
+import { revokedBeforeLifetime, type RevocationStore } from '../stores/revocations/types.js';
+import { issuedAtMs } from '../verify/token-format.js';
 import { exchangedFromClaim, issuedAtMsClaim, nowWithinSecond, readExchangedFrom } from '../tokens/token-claims.js';
 import { opaqueTokenReference } from '../tokens/opaque-token-reference.js';
 import { isStorableText } from '../stores/text.js';

@@ -6,7 +6,7 @@ import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWK } from 'jo
 import { toPublicJwk } from '../keys/keystore.js';
 import { exchangedFromClaim, readExchangedFrom } from './token-claims.js';
 import type { AccessTokenClaims } from './claims.js';
-import { accessTokenSigningAlg, accessTokenType } from './format.js';
+import { accessTokenRequiredClaims, accessTokenSigningAlg, accessTokenType } from './format.js';
 import { VerifiedTokens } from './verified-tokens.js';
 
 export type VerifiedAccessToken =
@@ -42,7 +42,7 @@ export function createAccessTokenVerifier(options: { issuer: string; publishedKe
         issuer: options.issuer,
         typ: accessTokenType,
         algorithms: [accessTokenSigningAlg],
-        requiredClaims: ['jti', 'iat', 'exp'],
+        requiredClaims: [...accessTokenRequiredClaims],
         clockTolerance: options.clockTolerance,
       });
       // Ours are well formed; a lineage we cannot read could not be checked for revocation.

@@ -4,7 +4,8 @@
 // the library carry the same claims in the same order; and what a verified token says about
 // itself to the revocation state.
 import type { JWTPayload } from 'jose';
-import { issuedAtMs, type TokenIdentity } from '../stores/revocations/types.js';
+import type { TokenIdentity } from '../stores/revocations/types.js';
+import { issuedAtMs } from '../verify/token-format.js';
 import { exchangedFromClaim, issuedAtMsClaim, readExchangedFrom } from './token-claims.js';
 
 export interface AccessTokenClaims extends JWTPayload {

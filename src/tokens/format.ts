@@ -3,11 +3,11 @@
 // access tokens), or opaque tokens for an API that asks for them (`access_token_format`).
 import type { ResourceServer } from 'oidc-provider';
 import type { ResourceRecord } from '../stores/resources.js';
+import { accessTokenSigningAlg } from '../verify/token-format.js';
 
-export const accessTokenSigningAlg = 'ES256' as const;
-
-/** RFC 9068 §2.1: the `typ` header of a JWT access token. */
-export const accessTokenType = 'at+jwt';
+// The algorithm, `typ` and required claims are the wire format APIs check too, defined once in
+// src/verify/token-format.ts.
+export { accessTokenRequiredClaims, accessTokenSigningAlg, accessTokenType } from '../verify/token-format.js';
 
 /** True when the string looks like a JWS at all (three base64url parts, RFC 7515 §7.1). */
 export function looksLikeJwt(token: string): boolean {

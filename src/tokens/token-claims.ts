@@ -17,7 +17,8 @@ export function nowWithinSecond(seconds: number): number {
   return Math.min(Math.max(Date.now(), seconds * 1000), seconds * 1000 + 999);
 }
 
-export const issuedAtMsClaim = 'iat_ms';
+/** Defined with the wire format APIs read (src/verify/token-format.ts). */
+export { issuedAtMsClaim } from '../verify/token-format.js';
 export const exchangedFromClaim = 'exchanged_from';
 
 export interface ExchangedFromEntry {

@@ -15,6 +15,7 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { TokenVerificationError } from './errors.js';
 import { startFeedClient, type FeedClient } from './feed-client.js';
+import { accessTokenAlgorithms, accessTokenRequiredClaims, accessTokenType } from './token-format.js';
 
 export { TokenVerificationError, type TokenVerificationCode } from './errors.js';
 
@@ -23,13 +24,7 @@ export interface ActClaim {
   act?: ActClaim;
 }
 
-/**
- * The algorithms Portcullis signs access tokens with. The JWKS also holds keys for other token
- * types (an RS256 key for ID tokens, which OpenID Connect requires): RFC 8725 §3.1 asks that
- * each token type accept only its own algorithms, so a token signed with another type's key
- * is refused by its algorithm, not only by its `typ`.
- */
-export const accessTokenAlgorithms: readonly string[] = ['ES256'];
+export { accessTokenAlgorithms } from './token-format.js';
 
 export interface TokenVerifierOptions {
   issuer: string;
@@ -108,9 +103,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         ({ payload: claims } = await jwtVerify(token, jwks, {
           issuer,
           audience: options.audience,
-          typ: 'at+jwt',
+          typ: accessTokenType,
           algorithms,
-          requiredClaims: ['exp', 'iat', 'jti'],
+          requiredClaims: [...accessTokenRequiredClaims],
           clockTolerance: options.clockToleranceSeconds ?? 5,
         }));
       } catch (error) {

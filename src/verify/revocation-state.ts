@@ -7,6 +7,8 @@
 // `revoked_at_ms` (from a server that predates it) covers its whole `revoked_at` second, and a
 // token without `iat_ms` (or with one outside its `iat` second) counts as issued at the first
 // millisecond of its `iat` second.
+import { issuedAtMs } from './token-format.js';
+
 export interface RevocationEventData {
   kind: 'jti' | 'sub' | 'client' | 'grant';
   value: string;
@@ -26,14 +28,6 @@ export interface TokenClaimsForRevocation {
   iat_ms?: unknown;
   /** The tokens this one was exchanged from (RFC 8693), nearest first: [{jti?, client_id?}]. */
   exchanged_from?: unknown;
-}
-
-/** A token's issue time in ms (see above). */
-export function issuedAtMs(claims: Pick<TokenClaimsForRevocation, 'iat' | 'iat_ms'>): number {
-  const second = typeof claims.iat === 'number' ? Math.floor(claims.iat) * 1000 : 0;
-  const precise = claims.iat_ms;
-  if (typeof precise === 'number' && Number.isInteger(precise) && precise >= second && precise < second + 1000) return precise;
-  return second;
 }
 
 function revokedAtMs(event: RevocationEventData): number {
@@ -63,7 +57,7 @@ export class RevocationState {
     if (!Array.isArray(ancestors) || !ancestors.every((entry) => typeof entry === 'object' && entry !== null)) return true;
     const jtis = [claims.jti, ...ancestors.map((ancestor: Ancestor) => ancestor.jti)];
     if (jtis.some((jti) => typeof jti === 'string' && this.#entries.has(`jti:${jti}`))) return true;
-    const issuedAt = issuedAtMs(claims);
+    const issuedAt = issuedAtMs(claims.iat, claims.iat_ms);
     const marks: [string, unknown][] = [
       ['sub', claims.sub],
       ['client', claims.client_id],

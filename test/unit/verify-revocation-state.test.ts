@@ -2,7 +2,8 @@
 // precision failing closed for what lacks the precise time, and exchange lineage.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { issuedAtMs, RevocationState } from '../../src/verify/revocation-state.js';
+import { RevocationState } from '../../src/verify/revocation-state.js';
+import { issuedAtMs } from '../../src/verify/token-format.js';
 
 const second = 1_796_000_000;
 const at = second * 1000 + 500;
@@ -26,8 +27,8 @@ describe('portcullis/verify revocation state', () => {
     assert.equal(state.isRevoked({ jti: 'j', sub: 'u', iat: second + 1 }), false);
     // iat_ms outside the second iat names is not believed.
     assert.equal(state.isRevoked({ jti: 'j', sub: 'u', iat: second, iat_ms: at + 5000 }), true);
-    assert.equal(issuedAtMs({ iat: second, iat_ms: second * 1000 + 999 }), second * 1000 + 999);
-    assert.equal(issuedAtMs({ iat: second, iat_ms: 1.5 }), second * 1000);
+    assert.equal(issuedAtMs(second, second * 1000 + 999), second * 1000 + 999);
+    assert.equal(issuedAtMs(second, 1.5), second * 1000);
     // An event from a server without revoked_at_ms covers its whole second.
     const legacy = new RevocationState();
     legacy.apply({ kind: 'sub', value: 'u', revoked_at: second, expires_at: expires });

@@ -20,7 +20,7 @@ export interface ExchangeAncestor {
 
 export interface TokenIdentity {
   jti: string;
-  /** When the token was issued, ms since the epoch: see issuedAtMs(). */
+  /** When the token was issued, ms since the epoch: see src/verify/token-format.ts issuedAtMs(). */
   issuedAt: number;
   sub?: string | undefined;
   clientId?: string | undefined;
@@ -59,18 +59,6 @@ export interface RevocationStore extends RevocationWriter {
  * tokens, sessions and grants (14 days, src/oidc/config/ttl.ts) — plus slack.
  */
 export const revokedBeforeLifetime = 14 * 24 * 60 * 60 + 60;
-
-/**
- * A token's issue time in ms. `precise` (our `iat_ms` claim, or the precise time a stored
- * record carries) counts only when it lies inside the second `iat` names; a token without it
- * (issued before precise times existed) is taken to be issued at the first millisecond of its
- * second, so a revocation in that second revokes it, as before (fails closed).
- */
-export function issuedAtMs(iat: number, precise: unknown): number {
-  const second = Math.floor(iat) * 1000;
-  if (typeof precise === 'number' && Number.isInteger(precise) && precise >= second && precise < second + 1000) return precise;
-  return second;
-}
 
 /**
  * Marks written before migration 009 (and by instances not yet upgraded) hold epoch seconds:
