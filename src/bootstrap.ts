@@ -8,7 +8,7 @@ import { adminScope } from './catalog/admin-resource.js';
 import { clientWithScopeExists, findClientById, insertClient, type ClientMetadata } from './stores/clients.js';
 import type { Database } from './stores/database.js';
 
-export const generatedAdminClientId = 'portcullis-admin';
+const generatedAdminClientId = 'portcullis-admin';
 
 function adminMetadata(clientId: string): ClientMetadata {
   return {

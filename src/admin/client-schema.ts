@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { scopeTokenSource } from '../tokens/scopes.js';
 
-export const supportedGrantTypes = [
+const supportedGrantTypes = [
   'authorization_code',
   'refresh_token',
   'client_credentials',

@@ -26,7 +26,7 @@ import { isStorableText } from '../stores/text.js';
 import { readPage } from './paging.js';
 import { scopeTokenSource } from '../tokens/scopes.js';
 
-export const defaultAccessTokenTtl = 300;
+const defaultAccessTokenTtl = 300;
 
 const identifier = z
   .string()

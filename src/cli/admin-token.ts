@@ -14,7 +14,7 @@ function formEncode(value: string): string {
   return new URLSearchParams([['', value]]).toString().slice(1);
 }
 
-export function basicAuthorization(credentials: ClientCredentials): string {
+function basicAuthorization(credentials: ClientCredentials): string {
   const pair = `${formEncode(credentials.clientId)}:${formEncode(credentials.clientSecret)}`;
   return `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`;
 }

@@ -24,7 +24,7 @@ export type ParsedCommandLine =
 
 type RawValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
-export function optionValues(raw: RawValues): OptionValues {
+function optionValues(raw: RawValues): OptionValues {
   return {
     string: (name) => {
       const value = raw[name];

@@ -2,7 +2,7 @@
 // becomes an ApiError carrying the server's `error` and `error_description`.
 import { ApiError, CliError } from './errors.js';
 
-export const requestTimeoutMs = 30_000; // a hung server should not hang a script forever
+const requestTimeoutMs = 30_000; // a hung server should not hang a script forever
 
 export interface JsonResponse {
   status: number;

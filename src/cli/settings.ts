@@ -4,8 +4,8 @@ import type { Connection } from './admin-client.js';
 import type { OptionValues } from './command.js';
 import { UsageError } from './errors.js';
 
-export const defaultIssuer = 'http://localhost:3000';
-export const outputFormats = ['json', 'table'] as const;
+const defaultIssuer = 'http://localhost:3000';
+const outputFormats = ['json', 'table'] as const;
 export type OutputFormat = (typeof outputFormats)[number];
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -21,7 +21,7 @@ export interface SupervisorPolicy {
   readonly stopTimeoutMs: number;
 }
 
-export const defaultSupervisorPolicy: SupervisorPolicy = {
+const defaultSupervisorPolicy: SupervisorPolicy = {
   restartBaseDelayMs: 250,
   restartMaxDelayMs: 30_000,
   stableAfterMs: 60_000,

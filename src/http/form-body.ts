@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { HttpError } from './errors.js';
 import { hasUnsafeStrings } from '../stores/text.js';
 
-export const maxFormBodyBytes = 16 * 1024;
+const maxFormBodyBytes = 16 * 1024;
 
 /** Single-valued form fields; a field given twice is refused (RFC 6749 §3.1 spirit). */
 export async function readFormBody(ctx: Context): Promise<Record<string, string>> {

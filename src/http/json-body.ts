@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { HttpError } from './errors.js';
 import { hasUnsafeStrings } from '../stores/text.js';
 
-export const maxJsonBodyBytes = 64 * 1024;
+const maxJsonBodyBytes = 64 * 1024;
 
 export async function readJsonBody(ctx: Context): Promise<unknown> {
   if (!ctx.is('application/json')) {

@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 
-export const viewsDir = fileURLToPath(new URL('../../views/', import.meta.url));
+const viewsDir = fileURLToPath(new URL('../../views/', import.meta.url));
 
 export interface Views {
   render(template: string, data: Record<string, unknown>): string;

@@ -70,7 +70,7 @@ function badKeyFile(file: string, problem: string, cause?: unknown): StartupErro
   return new StartupError(settingOf(file), problem, { retryable: false, cause });
 }
 
-export function parseSigningKeys(file: string, text: string): SigningKey[] {
+function parseSigningKeys(file: string, text: string): SigningKey[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -118,7 +118,7 @@ async function createKeyFileOnce(file: string, content: () => Promise<string>): 
   }
 }
 
-export function signingKeysFile(keysDir: string): string {
+function signingKeysFile(keysDir: string): string {
   return path.join(keysDir, 'signing-keys.json');
 }
 

@@ -37,7 +37,7 @@ const feedEventLifetime = 24 * 60 * 60 + 60;
 export const revocationClockMarginMs = 100;
 
 /** Resolves once Date.now() is past `at` (ms). */
-export async function passMillisecond(at: number): Promise<void> {
+async function passMillisecond(at: number): Promise<void> {
   const wait = at - Date.now() + 1;
   if (wait > 0) await sleep(wait);
   while (Date.now() <= at) await sleep(1);

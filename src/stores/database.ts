@@ -31,7 +31,7 @@ export function isUniqueViolation(error: unknown): boolean {
 export const missedMessages = '*';
 
 /** How long a request may wait for Postgres when the caller says nothing (DATABASE_QUERY_TIMEOUT). */
-export const defaultQueryTimeoutMs = 3_000;
+const defaultQueryTimeoutMs = 3_000;
 
 // A LISTEN session is idle for hours by design, so the query timeout is not for it; only its
 // set-up is bounded, so that a reconnect to a hung server fails and is retried instead of
@@ -162,7 +162,7 @@ async function listenWithReconnect(
  * login throttles' RateLimiterPostgres): pg's own client-side query_timeout (pool.query then
  * discards the connection), the server's statement_timeout and the wait for a connection.
  */
-export function boundedPoolOptions(queryTimeoutSeconds: number = defaultQueryTimeoutMs / 1000): pg.PoolConfig {
+function boundedPoolOptions(queryTimeoutSeconds: number = defaultQueryTimeoutMs / 1000): pg.PoolConfig {
   const ms = queryTimeoutSeconds * 1000;
   return { connectionTimeoutMillis: ms, query_timeout: ms, statement_timeout: ms, keepAlive: true };
 }

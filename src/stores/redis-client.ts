@@ -50,7 +50,7 @@ class DeadlineCluster extends Cluster {
 }
 
 /** The seed URLs of REDIS_URL (one for a standalone server, more for a cluster). */
-export function redisSeeds(url: string): string[] {
+function redisSeeds(url: string): string[] {
   return url
     .split(',')
     .map((seed) => seed.trim())

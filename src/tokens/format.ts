@@ -19,7 +19,7 @@ export function looksLikeJwt(token: string): boolean {
  * ResourceServer info, oidc-provider/lib/models/formats/jwt.js getResourceServerConfig): a JWT signed with our
  * access-token algorithm, or opaque.
  */
-export function resourceServerFormat(api: Pick<ResourceRecord, 'accessTokenFormat'>): Pick<ResourceServer, 'accessTokenFormat' | 'jwt'> {
+function resourceServerFormat(api: Pick<ResourceRecord, 'accessTokenFormat'>): Pick<ResourceServer, 'accessTokenFormat' | 'jwt'> {
   return {
     accessTokenFormat: api.accessTokenFormat,
     ...(api.accessTokenFormat === 'jwt' ? { jwt: { sign: { alg: accessTokenSigningAlg } } } : {}),

@@ -47,7 +47,7 @@ const keyReferenceHeaders = ['jku', 'x5u', 'jwk', 'x5c'];
 const allowedAssertionAlgs: readonly string[] = enabledJWA.clientAuthSigningAlgValues;
 
 /** Every failure that depends on the client, worded so it fits an unknown client too. */
-export const assertionNotVerifiedByClientKeys =
+const assertionNotVerifiedByClientKeys =
   'the client_assertion signature does not verify with the keys (and alg) registered for the private_key_jwt client named by sub';
 
 /**
@@ -55,7 +55,7 @@ export const assertionNotVerifiedByClientKeys =
  * the jti was spent, or the assertion was issued before the replay store's markers began (it may
  * have been spent in markers lost with Redis's data; oidc/assertion-replay.ts).
  */
-export const assertionJtiReused =
+const assertionJtiReused =
   'jti already used, or the client_assertion may predate a reset of the replay store: a client_assertion is good for one request only; sign a new one with a fresh jti and a current iat';
 
 function headerProblems(header: Claims): string[] {
