@@ -1,7 +1,5 @@
 // Composition root: open stores, migrate, load keys, build the provider and the app, listen,
 // and shut down cleanly. main.ts calls it with the process's config; tests call it directly.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createFrontDoor } from './app.js';
 import { createAudit } from './audit/audit.js';
 import { createThrottles } from './throttle/throttles.js';
@@ -12,6 +10,7 @@ import { instrumentStore } from './metrics/instrument-stores.js';
 import { bootstrapAdminClient } from './bootstrap.js';
 import { createCatalog } from './catalog/catalog.js';
 import type { Config } from './config/index.js';
+import { listen } from './http/listen.js';
 import { createViews } from './http/views.js';
 import { createKeyRing } from './keys/key-ring.js';
 import { loadKeyMaterial } from './keys/keystore.js';
@@ -167,38 +166,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       keyRing,
     );
 
-    const server = http.createServer((req, res) => void providers.handle(req, res));
-    // Slow clients must not hold sockets forever.
-    server.requestTimeout = 30_000;
-    server.headersTimeout = 10_000;
-    server.keepAliveTimeout = 5_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(
-          new StartupError(
-            'PORT',
-            error.code === 'EADDRINUSE'
-              ? `${config.host}:${config.port} is already in use`
-              : error.code === 'EACCES'
-                ? `not allowed to listen on ${config.host}:${config.port}`
-                : `cannot listen on ${config.host}:${config.port}: ${error.message}`,
-            { retryable: error.code === 'EADDRINUSE', cause: error },
-          ),
-        ),
-      );
-      server.listen(config.port, config.host, () => resolve());
+    const listening = await listen((req, res) => void providers.handle(req, res), {
+      host: config.host,
+      port: config.port,
+      beforeClose: () => void feedHub.close(),
     });
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          // Feed streams never end on their own: end them first so close() can finish.
-          void feedHub.close();
-          server.close(() => resolve());
-          server.closeIdleConnections();
-          setTimeout(() => server.closeAllConnections(), 5_000).unref();
-        }),
-    );
-    const { port } = server.address() as AddressInfo;
+    cleanups.push(() => listening.close());
+    const { port } = listening;
     log.info(
       { issuer: config.issuer, port, database: db.kind, ephemeral: store.kind },
       `Portcullis listening on port ${port}`,
