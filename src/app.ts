@@ -3,7 +3,7 @@
 // it, in front of the library's routes (provider.ts installs it first): one Koa context per
 // request, and our routes see the provider that serves them (oidc/serving-provider.ts).
 // Order: host pin → metrics → access log → errors → security headers → token rate limit →
-// fast paths (client credentials, token exchange, introspection: oidc/fast-path) → our routes
+// DPoP proofs (oidc/dpop-gate.ts) → fast paths (client credentials, token exchange, introspection: oidc/fast-path) → our routes
 // (health, metrics, assets, interactions, revocation feed, admin) → the library.
 import compose from 'koa-compose';
 import type { Middleware } from 'koa';
@@ -37,6 +37,8 @@ import type { createClientAssertionCheck } from './oidc/config/client-assertions
 import type { ResourceAccess } from './tokens/resource-access.js';
 import { clockTolerance } from './oidc/provider.js';
 import type { EphemeralStore } from './stores/ephemeral/types.js';
+import type { TakeDpopProof } from './tokens/dpop-proofs.js';
+import { createDpopGate } from './oidc/dpop-gate.js';
 
 export interface AppDeps extends AdminDeps {
   store: EphemeralStore;
@@ -51,6 +53,7 @@ export interface AppDeps extends AdminDeps {
   jwtEndpoints: JwtEndpointDeps;
   tokenExchangeMaxDepth: number;
   checkClientAssertion: ReturnType<typeof createClientAssertionCheck>;
+  takeDpopProof: TakeDpopProof;
 }
 
 /**
@@ -124,6 +127,7 @@ export function createFrontDoor(deps: AppDeps): Middleware {
     createErrorHandler(deps.log),
     setSecurityHeaders,
     createTokenRateLimit(deps.throttles, (limit) => deps.metrics.throttled.inc({ limit })),
+    createDpopGate(deps.takeDpopProof),
     ...createFastPaths(deps),
     ownRoutes,
   ] as Middleware[]);

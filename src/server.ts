@@ -19,6 +19,8 @@ import type { Logger } from './log.js';
 import { clockTolerance, createProvider } from './oidc/provider.js';
 import { createClientAssertionCheck } from './oidc/config/client-assertions.js';
 import { createResourceAccess } from './tokens/resource-access.js';
+import { createDpopProofs } from './tokens/dpop-proofs.js';
+import { dpopNonceSource } from './oidc/internals.js';
 import { createTokenAccessPolicy } from './oidc/token-access-policy.js';
 import type { JwtEndpointDeps } from './revocation/jwt-endpoints.js';
 import { createAccessTokenVerifier } from './tokens/access-token-verifier.js';
@@ -122,7 +124,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       clockTolerance,
     });
     const jwtEndpoints: JwtEndpointDeps = { verifyAccessToken, revocations, audit, ...createTokenAccessPolicy(catalog) };
+    // One replay store and one nonce secret for every DPoP proof, on every instance (RFC 9449 §11.1, §8).
+    const takeDpopProof = createDpopProofs({
+      store,
+      nonces: { ...dpopNonceSource(keys.dpopNonceSecret), required: config.dpopRequireNonce },
+      clockTolerance,
+    });
     const frontDoor = createFrontDoor({
+      takeDpopProof,
       tokenExchangeMaxDepth: config.tokenExchangeMaxDepth,
       access,
       jwtEndpoints,
@@ -151,7 +160,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           db,
           store,
           catalog,
-          keys: { signingKeys: phase.providerKeys, cookieKeys: keys.cookieKeys },
+          keys: { signingKeys: phase.providerKeys, cookieKeys: keys.cookieKeys, dpopNonceSecret: keys.dpopNonceSecret },
           views,
           log,
           revocations,

@@ -22,6 +22,8 @@ export interface Config {
   readonly tokenExchangeMaxDepth: number;
   readonly clientAssertionMaxLifetime: number;
   readonly clientAssertionAcceptTokenEndpointAudience: boolean;
+  /** RFC 9449 §8: every DPoP proof must carry a server nonce (DPOP_REQUIRE_NONCE). */
+  readonly dpopRequireNonce: boolean;
   readonly jwksUriAllowPrivate: boolean;
   readonly jwksUriMinRefetchInterval: number;
   readonly trustProxy: boolean;
@@ -201,6 +203,7 @@ export function loadConfig(env: Env = process.env): Config {
     tokenExchangeMaxDepth: readInteger(env, 'TOKEN_EXCHANGE_MAX_DEPTH', 5, 1, 20),
     clientAssertionMaxLifetime: readSeconds(env, 'CLIENT_ASSERTION_MAX_LIFETIME', 300, 10, 3600),
     clientAssertionAcceptTokenEndpointAudience: readBoolean(env, 'CLIENT_ASSERTION_ACCEPT_TOKEN_ENDPOINT_AUD'),
+    dpopRequireNonce: readBoolean(env, 'DPOP_REQUIRE_NONCE'),
     jwksUriAllowPrivate: readBoolean(env, 'JWKS_URI_ALLOW_PRIVATE'),
     jwksUriMinRefetchInterval: readSeconds(env, 'JWKS_URI_MIN_REFETCH_INTERVAL', 10, 1, 600),
     trustProxy: readBoolean(env, 'TRUST_PROXY'),

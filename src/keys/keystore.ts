@@ -21,6 +21,11 @@ export interface KeyMaterial {
   readonly cookieKeys: readonly string[];
   /** 32 bytes that encrypt secrets at rest (TOTP seeds). */
   readonly dataKey: Buffer;
+  /**
+   * 32 bytes behind the DPoP server nonces (RFC 9449 §8), derived from the newest cookie key: every
+   * instance shares the cookie keys, so they agree on nonces, and rotating the cookie keys rotates it.
+   */
+  readonly dpopNonceSecret: Buffer;
 }
 
 const privateFields = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const;
@@ -108,6 +113,11 @@ function parseCookieKeys(file: string, text: string): string[] {
   return parsed as string[];
 }
 
+/** RFC 5869 HKDF-SHA256 of the newest cookie key, for this one use only (its own `info`). */
+function dpopNonceSecretOf(cookieKey: string): Buffer {
+  return Buffer.from(crypto.hkdfSync('sha256', cookieKey, 'portcullis', 'DPoP server nonces', 32));
+}
+
 /** createOnce, with a file-system failure (permissions, a full disk) told as one line naming the file. */
 async function createKeyFileOnce(file: string, content: () => Promise<string>): Promise<string> {
   try {
@@ -159,5 +169,10 @@ export async function loadKeyMaterial(options: { keysDir: string; cookieKeys?: r
     'base64url',
   );
   if (dataKey.length !== 32) throw badKeyFile(dataKeyFile, 'must hold 32 bytes, base64url');
-  return Object.freeze({ signingKeys: Object.freeze(signingKeys), cookieKeys: Object.freeze([...cookieKeys]), dataKey });
+  return Object.freeze({
+    signingKeys: Object.freeze(signingKeys),
+    cookieKeys: Object.freeze([...cookieKeys]),
+    dataKey,
+    dpopNonceSecret: dpopNonceSecretOf(cookieKeys[0]!),
+  });
 }

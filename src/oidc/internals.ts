@@ -19,6 +19,7 @@ import tokenActions from 'oidc-provider/lib/actions/token.js';
 import getAuthorizationStack from 'oidc-provider/lib/actions/authorization/index.js';
 import { checkResponseType } from 'oidc-provider/lib/actions/authorization/response_parameters.js';
 import { urlencoded as parseUrlencodedBody } from 'oidc-provider/lib/shared/selective_body.js';
+import ServerChallenge from 'oidc-provider/lib/helpers/challenge.js';
 import { takeBodyReadEarly } from './fast-path/token-form.js';
 import { clientSecretMatches } from '../credentials/client-secrets.js';
 import { consumeAssertionJti, takeIssuedAtMs, unknownIssueTimeMs, type AssertionTimes } from './assertion-replay.js';
@@ -36,6 +37,25 @@ type AccessTokenInit = ConstructorParameters<Provider['AccessToken']>[0];
  */
 export function grantlessAccessToken(provider: Provider, init: Omit<AccessTokenInit, 'grantId'>): InstanceType<Provider['AccessToken']> {
   return new provider.AccessToken(init as AccessTokenInit);
+}
+
+/** DPoP server nonces (RFC 9449 §8) as the library makes and checks them. */
+export interface DpopNonceSource {
+  /** The nonce to hand out now (the `DPoP-Nonce` header). */
+  next(): string;
+  /** Whether a client's nonce is one of the current few minutes'. */
+  isValid(nonce: string): boolean;
+}
+
+/**
+ * The library's own nonces for `secret` (oidc-provider/lib/helpers/challenge.js, the class
+ * behind `features.dPoP.nonceSecret`): stateless, so every instance with the secret makes and
+ * accepts the same ones, and the token endpoint's gate in front of the library (dpop-gate.ts)
+ * agrees with the library itself on every nonce.
+ */
+export function dpopNonceSource(secret: Buffer): DpopNonceSource {
+  const challenges = new ServerChallenge(secret, 'DPoP');
+  return { next: () => challenges.nextChallenge(), isValid: (nonce) => challenges.checkChallenge(nonce) };
 }
 
 /**

@@ -42,7 +42,7 @@ export interface ProviderDeps {
   db: Database;
   store: EphemeralStore;
   catalog: Catalog;
-  keys: { signingKeys: readonly SigningKey[]; cookieKeys: readonly string[] };
+  keys: { signingKeys: readonly SigningKey[]; cookieKeys: readonly string[]; dpopNonceSecret: Buffer };
   views: Views;
   log: Logger;
   revocations: RevocationStore;
@@ -81,7 +81,10 @@ function providerConfiguration(deps: ProviderDeps) {
     // acr_values_supported in discovery; authentication-requirements.ts honours acr_values.
     acrValues: [...acrValuesSupported],
     scopes,
-    features: features(deps.access, deps.jwtEndpoints, logoutPages(views)),
+    features: features(deps.access, deps.jwtEndpoints, logoutPages(views), {
+      nonceSecret: deps.keys.dpopNonceSecret,
+      requireNonce: config.dpopRequireNonce,
+    }),
     loadExistingGrant: createLoadExistingGrant(deps.db),
     extraClientMetadata: firstPartyMetadata,
     clientAuthMethods,

@@ -28,3 +28,11 @@ declare module 'oidc-provider/lib/actions/authorization/index.js' {
 declare module 'oidc-provider/lib/actions/authorization/response_parameters.js' {
   export const checkResponseType: ProviderMiddleware;
 }
+declare module 'oidc-provider/lib/helpers/challenge.js' {
+  /** Stateless server challenges: HKDF of a 32-byte secret and the minute (DPoP nonces, RFC 9449 §8). */
+  export default class ServerChallenge {
+    constructor(secret: Buffer, info: string);
+    nextChallenge(): string;
+    checkChallenge(challenge: string): boolean;
+  }
+}

@@ -3,6 +3,7 @@
 // key confusion, RFC 8725 §2.1/§3.1) and never the `none` algorithm. (The `none` client
 // authentication method is for public clients, which must use PKCE.)
 import type { AsymmetricSigningAlgorithm, ClientAuthMethod, Configuration } from 'oidc-provider';
+import { dpopSigningAlgorithms } from '../../verify/dpop-proof.js';
 
 export const clientAuthMethods: ClientAuthMethod[] = ['private_key_jwt', 'client_secret_basic', 'client_secret_post', 'none'];
 
@@ -15,5 +16,6 @@ export const enabledJWA = {
   userinfoSigningAlgValues: ['RS256', 'ES256'],
   introspectionSigningAlgValues: ['RS256', 'ES256'],
   authorizationSigningAlgValues: ['RS256', 'ES256'],
-  dPoPSigningAlgValues: ['ES256', 'PS256', 'Ed25519', 'EdDSA'],
+  // The proof rule's own list (src/verify/dpop-proof.ts), which the gate in front of the library checks.
+  dPoPSigningAlgValues: [...dpopSigningAlgorithms],
 } satisfies Configuration['enabledJWA'];

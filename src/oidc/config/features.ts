@@ -26,10 +26,17 @@ function revocationPolicy(policy: TokenAccessPolicy) {
   };
 }
 
+/** DPoP (RFC 9449) as the library is told: the nonce secret every instance shares, and whether nonces are required. */
+export interface DpopSettings {
+  nonceSecret: Buffer;
+  requireNonce: boolean;
+}
+
 export function features(
   access: ResourceAccess,
   policy: TokenAccessPolicy,
   logoutPages: ReturnType<typeof createLogoutPages>,
+  dpop: DpopSettings,
 ) {
   const resourceIndicators = resourceIndicatorsConfig(access);
   return {
@@ -43,6 +50,9 @@ export function features(
     registration: { enabled: false },
     // Pushed authorization requests stay available (RFC 9126) but are not required.
     pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
-    dPoP: { enabled: false },
+    // RFC 9449 on every grant and at userinfo. Proofs are checked first by the gate in front of
+    // the library (oidc/dpop-gate.ts), which also spends each proof's jti on every instance; the
+    // library's own replay check (find-then-save, keyed on the client) is therefore off.
+    dPoP: { enabled: true, nonceSecret: dpop.nonceSecret, requireNonce: () => dpop.requireNonce, allowReplay: true },
   } satisfies Configuration['features'];
 }
