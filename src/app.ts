@@ -37,7 +37,6 @@ import type { createClientAssertionCheck } from './oidc/config/client-assertions
 import type { ResourceAccess } from './tokens/resource-access.js';
 import { clockTolerance } from './oidc/provider.js';
 import type { EphemeralStore } from './stores/ephemeral/types.js';
-import type { TakeDpopProof } from './tokens/dpop-proofs.js';
 import { createDpopGate } from './oidc/dpop-gate.js';
 
 export interface AppDeps extends AdminDeps {
@@ -53,7 +52,6 @@ export interface AppDeps extends AdminDeps {
   jwtEndpoints: JwtEndpointDeps;
   tokenExchangeMaxDepth: number;
   checkClientAssertion: ReturnType<typeof createClientAssertionCheck>;
-  takeDpopProof: TakeDpopProof;
 }
 
 /**

@@ -43,6 +43,8 @@ export const clientMetadataSchema = z.strictObject({
   id_token_signed_response_alg: z.enum(['RS256', 'ES256']).optional(),
   default_max_age: z.number().int().min(0).max(31_536_000).optional(),
   require_auth_time: z.boolean().optional(),
+  /** RFC 9449 §5.2: every access token of this client is DPoP-bound; no token without a proof. */
+  dpop_bound_access_tokens: z.boolean().optional(),
   /** Ours: an application of this organisation; its users are not asked for consent. */
   first_party: z.boolean().optional(),
   /** Ours: every user of this client signs in with a second factor. */

@@ -45,6 +45,7 @@ const fields = {
   scopes: z.array(scopeToken).min(1).max(100),
   access_token_ttl: z.number().int().min(30).max(86_400).optional(),
   access_token_format: z.enum(['jwt', 'opaque']).optional(),
+  dpop_bound_access_tokens: z.boolean().optional(),
   client_id: z.string().max(128).nullable().optional(),
 };
 const createSchema = z.strictObject({ identifier, ...fields });
@@ -57,6 +58,7 @@ function present(resource: ResourceRecord): Record<string, unknown> {
     scopes: resource.scopes,
     access_token_ttl: resource.accessTokenTtl,
     access_token_format: resource.accessTokenFormat,
+    dpop_bound_access_tokens: resource.dpopBoundAccessTokens,
     client_id: resource.clientId ?? null,
     created_at: resource.createdAt.toISOString(),
     updated_at: resource.updatedAt.toISOString(),
@@ -77,6 +79,7 @@ export function createResourceRoutes(deps: { db: Database; catalog: Catalog; iss
       scopes: [...new Set(data.scopes)],
       accessTokenTtl: data.access_token_ttl ?? defaultAccessTokenTtl,
       accessTokenFormat: data.access_token_format ?? 'jwt',
+      dpopBoundAccessTokens: data.dpop_bound_access_tokens ?? false,
       clientId: data.client_id ?? undefined,
     };
   }

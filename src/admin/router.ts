@@ -6,6 +6,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Database } from '../stores/database.js';
 import { createBearerAuth, type CallerIdentity } from '../tokens/bearer-auth.js';
+import type { TakeDpopProof } from '../tokens/dpop-proofs.js';
 import type { Audit } from '../audit/audit.js';
 import { adminResourceIdentifier, adminScope } from '../catalog/admin-resource.js';
 import { createClientRoutes } from './clients.js';
@@ -38,6 +39,7 @@ export interface AdminDeps {
   metrics: Metrics;
   access: ResourceAccess;
   log: Logger;
+  takeDpopProof: TakeDpopProof;
 }
 
 // Every change made through the admin API is an audit event naming the admin client that made

@@ -5,15 +5,15 @@
 // is answered:
 //   token endpoint, PAR: 400 {"error": "invalid_dpop_proof" | "use_dpop_nonce"} (§5, §8);
 //   userinfo:            401 with WWW-Authenticate: DPoP error=... (§7.1, §9).
-// A proof that passes is left for the fast paths (dpopProofOf) and the library checks it again
+// A proof that passes is left for the fast paths (tokens/dpop-proofs.ts dpopProofOf) and the library checks it again
 // with its own code (features.dPoP); the library's own replay check is off (allowReplay, in
 // config/features.ts) because the one here covers every instance and every endpoint, with the
 // proof's own issue time (tokens/dpop-proofs.ts), where the library's would key on the client and
 // guess the time.
 import type { Context, Middleware, Next } from 'koa';
 import { HttpError, renderJsonError } from '../http/errors.js';
-import { dpopHeaders, type DpopOutcome, type TakeDpopProof } from '../tokens/dpop-proofs.js';
-import { dpopSigningAlgorithms, type VerifiedDpopProof } from '../verify/dpop-proof.js';
+import { dpopHeaders, rememberDpopProof, type DpopOutcome, type TakeDpopProof } from '../tokens/dpop-proofs.js';
+import { dpopSigningAlgorithms } from '../verify/dpop-proof.js';
 
 /** The library's endpoints that read a DPoP proof (its default routes), and what each is. */
 const endpoints = new Map<string, { methods: ReadonlySet<string>; resource: boolean }>([
@@ -31,13 +31,6 @@ function endpointOf(path: string): string | undefined {
   const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
   const folded = trimmed.toLowerCase();
   return endpoints.has(folded) ? folded : undefined;
-}
-
-const provenProofs = new WeakMap<object, VerifiedDpopProof>();
-
-/** The DPoP proof this request carried and the gate accepted (its `jti` is spent), if any. */
-export function dpopProofOf(ctx: Context): VerifiedDpopProof | undefined {
-  return provenProofs.get(ctx.req);
 }
 
 /** The access token of an `Authorization: DPoP` or `Bearer` header (RFC 9449 §7.1, RFC 6750 §2.1). */
@@ -76,7 +69,7 @@ export function createDpopGate(takeDpopProof: TakeDpopProof): Middleware {
       renderJsonError(ctx, dpopRefusal(outcome, endpoint.resource));
       return;
     }
-    provenProofs.set(ctx.req, outcome.proof);
+    rememberDpopProof(ctx.req, outcome.proof);
     if (outcome.nonce) ctx.set('DPoP-Nonce', outcome.nonce);
     await next();
   };

@@ -66,9 +66,11 @@ export async function introspectJwt(deps: JwtEndpointDeps, callerClientId: strin
   if (!checked.ok) return inactive;
   const { claims } = checked;
   if (!(await deps.mayIntrospect(callerClientId, { clientId: claims.client_id, aud: claims.aud }))) return inactive;
+  // RFC 9449 §6.2: a bound token says so, with its key, as the library says it of opaque ones.
+  const jkt = typeof claims.cnf?.jkt === 'string' ? claims.cnf.jkt : undefined;
   return {
     active: true,
-    token_type: 'Bearer',
+    token_type: jkt ? 'DPoP' : 'Bearer',
     iss: claims.iss,
     sub: claims.sub,
     aud: claims.aud,
@@ -78,6 +80,7 @@ export async function introspectJwt(deps: JwtEndpointDeps, callerClientId: strin
     iat: claims.iat,
     exp: claims.exp,
     ...(claims.act ? { act: claims.act } : {}),
+    ...(jkt ? { cnf: { jkt } } : {}),
   };
 }
 

@@ -8,6 +8,8 @@ export interface ResourceRecord {
   scopes: string[];
   accessTokenTtl: number;
   accessTokenFormat: 'jwt' | 'opaque';
+  /** RFC 9449: tokens for this API are issued only DPoP-bound (against a proof). */
+  dpopBoundAccessTokens: boolean;
   clientId: string | undefined;
   createdAt: Date;
   updatedAt: Date;
@@ -21,6 +23,7 @@ interface ResourceRow {
   scopes: string[];
   access_token_ttl: number;
   access_token_format: 'jwt' | 'opaque';
+  dpop_bound_access_tokens: boolean;
   client_id: string | null;
   created_at: Date;
   updated_at: Date;
@@ -33,6 +36,7 @@ function toRecord(row: ResourceRow): ResourceRecord {
     scopes: row.scopes,
     accessTokenTtl: row.access_token_ttl,
     accessTokenFormat: row.access_token_format,
+    dpopBoundAccessTokens: row.dpop_bound_access_tokens,
     clientId: row.client_id ?? undefined,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -60,7 +64,7 @@ export async function listAllResources(db: Queryable): Promise<ResourceRecord[]>
   return (await db.query<ResourceRow>('SELECT * FROM resources ORDER BY identifier')).map(toRecord);
 }
 
-const columns = '(identifier, name, scopes, access_token_ttl, access_token_format, client_id)';
+const columns = '(identifier, name, scopes, access_token_ttl, access_token_format, client_id, dpop_bound_access_tokens)';
 
 function values(resource: ResourceInput): unknown[] {
   return [
@@ -70,13 +74,14 @@ function values(resource: ResourceInput): unknown[] {
     resource.accessTokenTtl,
     resource.accessTokenFormat,
     resource.clientId ?? null,
+    resource.dpopBoundAccessTokens,
   ];
 }
 
 /** Inserts an API; undefined if the identifier is taken. */
 export async function insertResource(db: Queryable, resource: ResourceInput): Promise<ResourceRecord | undefined> {
   const rows = await db.query<ResourceRow>(
-    `INSERT INTO resources ${columns} VALUES ($1, $2, $3, $4, $5, $6)
+    `INSERT INTO resources ${columns} VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (identifier) DO NOTHING RETURNING *`,
     values(resource),
   );
@@ -87,7 +92,7 @@ export async function insertResource(db: Queryable, resource: ResourceInput): Pr
 export async function updateResource(db: Queryable, resource: ResourceInput): Promise<ResourceRecord | undefined> {
   const rows = await db.query<ResourceRow>(
     `UPDATE resources SET name = $2, scopes = $3, access_token_ttl = $4, access_token_format = $5,
-       client_id = $6, updated_at = now()
+       client_id = $6, dpop_bound_access_tokens = $7, updated_at = now()
      WHERE identifier = $1 RETURNING *`,
     values(resource),
   );

@@ -2,6 +2,8 @@
 // server issued by client_credentials for that API's audience, with its scope. RFC 6750 §3: a
 // missing or bad token is 401 with WWW-Authenticate; a valid token of ours without the audience
 // and scope, or from a client that no longer holds the scope, is 403 insufficient_scope.
+// A DPoP-bound token (RFC 9449 §7) is taken only as `Authorization: DPoP` with a proof by its
+// key, checked and spent like every proof (dpop-proofs.ts); it is refused as a Bearer token.
 import type { Context, Next } from 'koa';
 import type { Catalog } from '../catalog/catalog.js';
 import { HttpError } from '../http/errors.js';
@@ -11,6 +13,7 @@ import { checkAccessToken } from './access-token-check.js';
 import type { RevocationStore } from '../stores/revocations/types.js';
 import type { ResourceAccess } from './resource-access.js';
 import { audiencesOf } from './claims.js';
+import { dpopHeaders, type TakeDpopProof } from './dpop-proofs.js';
 
 export interface CallerIdentity {
   clientId: string;
@@ -22,12 +25,12 @@ function challengeText(text: string): string {
   return text.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, "'");
 }
 
-function unauthorized(realm: string, description: string, error?: string): HttpError {
+function unauthorized(realm: string, description: string, error?: string, scheme: 'Bearer' | 'DPoP' = 'Bearer', headers: Record<string, string> = {}): HttpError {
   // §3.1: a request without credentials gets a bare challenge and no error code.
   const challenge = error
-    ? `Bearer realm="${realm}", error="${error}", error_description="${challengeText(description)}"`
-    : `Bearer realm="${realm}"`;
-  return new HttpError(401, error ?? 'unauthorized', description, { 'WWW-Authenticate': challenge });
+    ? `${scheme} realm="${realm}", error="${error}", error_description="${challengeText(description)}"`
+    : `${scheme} realm="${realm}"`;
+  return new HttpError(401, error ?? 'unauthorized', description, { ...headers, 'WWW-Authenticate': challenge });
 }
 
 function insufficientScope(realm: string, scope: string, description: string): HttpError {
@@ -41,6 +44,35 @@ export interface BearerAuthDeps {
   verifyAccessToken: VerifyAccessToken;
   revocations: RevocationStore;
   access: Pick<ResourceAccess, 'find' | 'reachableScopes'>;
+  takeDpopProof: TakeDpopProof;
+}
+
+/**
+ * RFC 9449 §7: a bound token (`cnf.jkt`) needs the DPoP scheme and a proof by that key for this
+ * request (method, URL, `ath`); an unbound token sent as DPoP is refused too (§7.1: the scheme
+ * says the token is bound).
+ */
+async function checkSenderConstraint(
+  ctx: Context,
+  takeDpopProof: TakeDpopProof,
+  realm: string,
+  scheme: 'Bearer' | 'DPoP',
+  token: string,
+  jkt: string | undefined,
+): Promise<void> {
+  if (jkt === undefined) {
+    if (scheme === 'DPoP') throw unauthorized(realm, 'the access token is not DPoP-bound: send it as Bearer', 'invalid_token', 'DPoP');
+    return;
+  }
+  if (scheme !== 'DPoP') throw unauthorized(realm, 'the access token is DPoP-bound: send it as DPoP <token> with a DPoP proof', 'invalid_token', 'DPoP');
+  const proofs = dpopHeaders(ctx.req.rawHeaders);
+  if (proofs.length === 0) throw unauthorized(realm, 'a DPoP proof is required with this access token', 'invalid_dpop_proof', 'DPoP');
+  const outcome = await takeDpopProof({ proofs, method: ctx.method, url: `${ctx.protocol}://${ctx.host}${ctx.path}`, accessToken: token });
+  if (!outcome.ok) {
+    throw unauthorized(realm, outcome.description, outcome.error, 'DPoP', outcome.nonce ? { 'DPoP-Nonce': outcome.nonce } : {});
+  }
+  if (outcome.proof.jkt !== jkt) throw unauthorized(realm, 'the DPoP proof is not signed by the key the access token is bound to', 'invalid_dpop_proof', 'DPoP');
+  if (outcome.nonce) ctx.set('DPoP-Nonce', outcome.nonce);
 }
 
 /** Middleware that admits client_credentials tokens of ours for `audience` holding `scope`. */
@@ -48,11 +80,13 @@ export function createBearerAuth(deps: BearerAuthDeps, api: { realm: string; aud
   const { realm, audience, scope } = api;
   return async function requireBearerToken(ctx: Context, next: Next): Promise<void> {
     const header = ctx.get('authorization');
-    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
+    const match = /^(Bearer|DPoP) ([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
     if (!header) throw unauthorized(realm, 'an access token is required');
-    if (!match) throw unauthorized(realm, 'the Authorization header must be: Bearer <token>', 'invalid_request');
+    if (!match) throw unauthorized(realm, 'the Authorization header must be: Bearer <token> (or DPoP <token> with a DPoP proof)', 'invalid_request');
+    const scheme = match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
+    const token = match[2]!;
 
-    const checked = await checkAccessToken(deps, match[1]!);
+    const checked = await checkAccessToken(deps, token);
     if (!checked.ok && checked.reason !== 'revoked') {
       throw unauthorized(realm, checked.reason === 'expired' ? 'the access token has expired' : 'the access token is invalid', 'invalid_token');
     }
@@ -61,6 +95,7 @@ export function createBearerAuth(deps: BearerAuthDeps, api: { realm: string; aud
     const client = clientId ? await deps.catalog.findClient(clientId) : undefined;
     if (!clientId || !client) throw unauthorized(realm, 'the client that obtained this token no longer exists', 'invalid_token');
     if (!checked.ok) throw unauthorized(realm, 'the access token has been revoked', 'invalid_token');
+    await checkSenderConstraint(ctx, deps.takeDpopProof, realm, scheme, token, claims.cnf?.jkt);
 
     // A genuine token of ours for another API is a valid token without the admin grant: 403.
     // These tokens come from client_credentials: the subject is the client itself, never a user

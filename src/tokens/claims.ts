@@ -17,6 +17,8 @@ export interface AccessTokenClaims extends JWTPayload {
   /** The issue time in ms (tokens/token-claims.ts); absent on tokens issued before it existed. */
   iat_ms?: number;
   exchanged_from?: unknown;
+  /** RFC 9449 §6.1: the key a DPoP-bound token is bound to. */
+  cnf?: { jkt?: string };
 }
 
 export interface AccessTokenContent {
@@ -32,6 +34,8 @@ export interface AccessTokenContent {
   clientId: string;
   issuer: string;
   audience: string;
+  /** RFC 9449 §6.1: the thumbprint of the key the token is bound to (`cnf.jkt`); unbound without. */
+  jkt?: string | undefined;
 }
 
 export function accessTokenClaims(token: AccessTokenContent): Record<string, unknown> {
@@ -46,6 +50,8 @@ export function accessTokenClaims(token: AccessTokenContent): Record<string, unk
     client_id: token.clientId,
     iss: token.issuer,
     aud: token.audience,
+    // Last, as the library adds it.
+    ...(token.jkt ? { cnf: { jkt: token.jkt } } : {}),
   };
 }
 

@@ -49,6 +49,18 @@ export type DpopOutcome =
       nonce?: string | undefined;
     };
 
+const provenProofs = new WeakMap<object, VerifiedDpopProof>();
+
+/** Remembers the proof a request carried once it is accepted and spent (the gate: oidc/dpop-gate.ts). */
+export function rememberDpopProof(request: object, proof: VerifiedDpopProof): void {
+  provenProofs.set(request, proof);
+}
+
+/** The DPoP proof this request (node's IncomingMessage) carried and the gate accepted, if any. */
+export function dpopProofOf(request: object): VerifiedDpopProof | undefined {
+  return provenProofs.get(request);
+}
+
 /** The DPoP headers of a request, each as sent (Node joins repeated unknown headers into one). */
 export function dpopHeaders(rawHeaders: readonly string[]): string[] {
   const values: string[] = [];

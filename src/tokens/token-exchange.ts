@@ -9,7 +9,12 @@
 // - the result lives no longer than the target's TTL nor than the subject token;
 // - the result carries its lineage (`exchanged_from`: the subject token and the tokens that one
 //   was exchanged from, with their clients) and the subject's grant (`gid`), so revoking any
-//   token up the chain, its client, its user or the grant revokes it, JWT or opaque.
+//   token up the chain, its client, its user or the grant revokes it, JWT or opaque;
+// - DPoP (RFC 9449; docs/DESIGN.md "Token exchange"): a DPoP-bound subject token is exchanged like
+//   any other, by the API it is addressed to (the only caller the first rule admits; that API
+//   checked the holder's proof when the token reached it); the result is bound to the *caller's*
+//   key when the caller sends a proof, and must be when the target API takes only bound tokens.
+//   The subject's binding never carries over: the caller does not hold the subject's key.
 import { errors } from 'oidc-provider';
 import type { Audit } from '../audit/audit.js';
 import type { Catalog } from '../catalog/catalog.js';
@@ -17,6 +22,7 @@ import type { ResourceRecord } from '../stores/resources.js';
 import type { ResourceAccess } from './resource-access.js';
 import { exchangedFromClaim, issuedAtMsClaim, type ExchangedFromEntry } from './token-claims.js';
 import { splitScope } from './scopes.js';
+import { senderConstraintRefusal } from './sender-constraint.js';
 import { grantApiScopes, scopeRefusalError } from './granted-scopes.js';
 import { admittedActor, chainOf, delegate, exchangeLifetime, type ActClaim } from './delegation.js';
 import { readPresentedToken, refused, tokenTypes, type PresentedToken, type PresentedTokenDeps } from './presented-token.js';
@@ -78,6 +84,8 @@ async function resolveTarget(catalog: Catalog, params: Params): Promise<Resource
 export interface ExchangeCaller {
   clientId: string;
   clientAuthMethod?: string | undefined;
+  /** The key of the caller's DPoP proof for this request (RFC 9449 §5), when it sent one. */
+  dpopJkt?: string | undefined;
 }
 
 /** What an allowed exchange issues: a token for `api` with `scope`, living `lifetime` seconds. */
@@ -89,6 +97,8 @@ export interface ExchangeDecision {
   act: ActClaim;
   /** The result's `exchanged_from`: the subject token first, then its own lineage. */
   exchangedFrom: ExchangedFromEntry[];
+  /** RFC 9449 §6.1: the caller's key the result is bound to (`cnf.jkt`); a bearer token without. */
+  jkt: string | undefined;
 }
 
 /**
@@ -142,13 +152,15 @@ export async function decideTokenExchange(
   const { act, exchangedFrom } = delegation;
 
   const api = await resolveTarget(deps.catalog, params);
+  const unbound = senderConstraintRefusal(api, caller.dpopJkt !== undefined);
+  if (unbound) throw new errors.InvalidRequest(unbound);
   const granted = grantApiScopes(splitScope(single(params, 'scope')), api, await deps.access.reachableScopes(api, caller.clientId));
   if (!granted.ok) throw scopeRefusalError(granted.refusal, 'target API');
 
   const lifetime = exchangeLifetime(api.accessTokenTtl, subject.exp, Math.floor(Date.now() / 1000));
   if (lifetime <= 0) throw refused('subject_token is expired');
   const scope = granted.scopes.join(' ');
-  return { api, scope, lifetime, subject, act, exchangedFrom };
+  return { api, scope, lifetime, subject, act, exchangedFrom, jkt: caller.dpopJkt };
 }
 
 /**
@@ -182,7 +194,7 @@ export function exchangeResponse(accessToken: string, decision: ExchangeDecision
   return {
     access_token: accessToken,
     issued_token_type: tokenTypes.accessToken,
-    token_type: 'Bearer',
+    token_type: decision.jkt ? 'DPoP' : 'Bearer',
     expires_in: decision.lifetime,
     scope: decision.scope,
   };

@@ -80,6 +80,7 @@ function catalogContract(name: string, open: () => Promise<{ writer: Database; r
         scopes: ['b.read'],
         accessTokenTtl: 60,
         accessTokenFormat: 'jwt',
+        dpopBoundAccessTokens: false,
         clientId: 'api-b',
       });
       await eventually(async () => (await catalog.findResource('https://b.test'))?.clientId === 'api-b');

@@ -15,6 +15,7 @@ const orders: ResourceRecord = {
   scopes: ['orders.read', 'orders.write', 'orders.audit'],
   accessTokenTtl: 420,
   accessTokenFormat: 'jwt',
+  dpopBoundAccessTokens: false,
   clientId: 'orders-service',
   createdAt: new Date(0),
   updatedAt: new Date(0),

@@ -23,6 +23,7 @@ const inventory: ResourceRecord = {
   scopes: ['stock.read'],
   accessTokenTtl: 300,
   accessTokenFormat: 'jwt',
+  dpopBoundAccessTokens: false,
   clientId: 'inventory-service',
   createdAt: new Date(0),
   updatedAt: new Date(0),
@@ -105,6 +106,7 @@ describe('the exchange decision', () => {
     },
     act: { sub: 'orders-service' },
     exchangedFrom: [{ jti: 'subject-jti', client_id: 'web-app' }],
+    jkt: undefined,
   };
 
   it('gives the exchanged token its private claims in the order both paths sign them', () => {

@@ -32,6 +32,7 @@ const createOptions: OptionSpecs = {
   },
   'jwks-file': { type: 'string', value: 'FILE', description: 'public keys (a JWK Set or one JWK) for private_key_jwt' },
   'jwks-uri': { type: 'string', value: 'URI', description: 'where the client publishes its public keys' },
+  'dpop-bound': { type: 'boolean', description: 'dpop_bound_access_tokens: no token without a DPoP proof (RFC 9449 §5.2)' },
   json: { ...jsonOption, description: 'start from this metadata (a file or - for stdin); the flags above override it' },
 };
 
@@ -54,6 +55,7 @@ async function buildMetadata({ options }: CommandInput): Promise<Record<string, 
   const jwksUri = options.string('jwks-uri');
   if (jwksFile !== undefined) metadata.jwks = await readPublicJwks(jwksFile);
   if (jwksUri !== undefined) metadata.jwks_uri = jwksUri;
+  if (options.flag('dpop-bound')) metadata.dpop_bound_access_tokens = true;
   // Registering keys means the client signs its assertions; the server's default is a secret.
   if ((jwksFile !== undefined || jwksUri !== undefined) && metadata.token_endpoint_auth_method === undefined) {
     metadata.token_endpoint_auth_method = 'private_key_jwt';

@@ -43,6 +43,7 @@ const create: Command = {
     scope: { type: 'string', multiple: true, value: 'SCOPE', description: 'a scope the API defines (repeatable; required)' },
     ttl: { type: 'string', value: 'SECONDS', description: 'access token lifetime (server default 300)' },
     format: { type: 'string', value: 'jwt|opaque', description: 'access token format (default jwt)' },
+    'dpop-bound': { type: 'boolean', description: 'issue its tokens only DPoP-bound, against a proof (RFC 9449)' },
     'client-id': { type: 'string', value: 'ID', description: 'the client that acts for this API (token exchange)' },
     name: { type: 'string', value: 'NAME', description: 'a display name' },
   },
@@ -60,6 +61,7 @@ const create: Command = {
     if (ttl !== undefined) body.access_token_ttl = ttl;
     const format = readFormat(options.string('format'), path);
     if (format !== undefined) body.access_token_format = format;
+    if (options.flag('dpop-bound')) body.dpop_bound_access_tokens = true;
     const clientId = options.string('client-id');
     if (clientId !== undefined) body.client_id = clientId;
     const name = options.string('name');

@@ -11,6 +11,8 @@ import { decideClientCredentials } from '../../tokens/client-credentials.js';
 import { grantApiScopes, scopeRefusalError } from '../../tokens/granted-scopes.js';
 import { resourceServerInfo } from '../../tokens/format.js';
 import { refuseUnknownScopes } from './unknown-scopes.js';
+import { dpopProofOf } from '../../tokens/dpop-proofs.js';
+import { senderConstraintRefusal } from '../../tokens/sender-constraint.js';
 
 export function resourceIndicatorsConfig(access: ResourceAccess) {
   // Without a `resource` parameter, a client_credentials request names its API through its
@@ -43,6 +45,12 @@ export function resourceIndicatorsConfig(access: ResourceAccess) {
   ): Promise<ResourceServer> {
     const api = await access.find(identifier);
     if (!api) throw new errors.InvalidTarget('unknown resource');
+    // At the token endpoint, where the token is issued (the authorization endpoint names the API
+    // too, but no token comes from there): the proof the gate accepted (oidc/dpop-gate.ts).
+    if (ctx.oidc.route === 'token') {
+      const refusal = senderConstraintRefusal(api, dpopProofOf(ctx.req) !== undefined);
+      if (refusal) throw new errors.InvalidRequest(refusal);
+    }
     const reachable = await access.reachableScopes(api, client.clientId);
     const requested = apiScopesOf(ctx.oidc.params?.scope);
     const params = ctx.oidc.params as Record<string, unknown>;

@@ -20,6 +20,8 @@ import { issuedTokenCounter } from '../../tokens/issued-tokens.js';
 import { issuedAtMsClaim } from '../../tokens/token-claims.js';
 import { clientAuthenticationParameters, presentedCredentials, verifyClient, type ClientAuthenticationDeps } from './client-authentication.js';
 import type { FastAnswer } from './fast-path.js';
+import { dpopProofOf } from '../../tokens/dpop-proofs.js';
+import { clientConstraintRefusal, senderConstraintRefusal } from '../../tokens/sender-constraint.js';
 import { issueToken } from './issue-token.js';
 import { onlyUnderstood, type Form } from './token-form.js';
 
@@ -45,8 +47,12 @@ export function createClientCredentialsGrant(deps: ClientCredentialsFastPathDeps
     const verified = presented && (await verifyClient(ctx, presented, deps, 'client_credentials'));
     if (!verified) return false;
     const { client } = verified;
+    // RFC 9449 §5: a proof the gate accepted (oidc/dpop-gate.ts) binds the token to its key; a
+    // client registered for bound tokens without one is the library's to refuse.
+    const proof = dpopProofOf(ctx.req);
+    if (clientConstraintRefusal(client, proof !== undefined)) return false;
     const api = await deps.access.find(form.resource);
-    if (!api || api.accessTokenFormat !== 'jwt') return false;
+    if (!api || api.accessTokenFormat !== 'jwt' || senderConstraintRefusal(api, proof !== undefined)) return false;
     // The scope as it came, split on spaces only (RFC 6749 §3.3): anything but plain API scopes
     // of this client is refused by the decision, and so handed to the library.
     const requested = form.scope === undefined ? [] : form.scope.split(' ');
@@ -63,8 +69,14 @@ export function createClientCredentialsGrant(deps: ClientCredentialsFastPathDeps
         clientId: client.clientId,
         issuer: deps.issuer,
         audience: api.identifier,
+        jkt: proof?.jkt,
       },
-      answer: (accessToken) => ({ access_token: accessToken, expires_in: decision.lifetime, scope: decision.scope, token_type: 'Bearer' }),
+      answer: (accessToken) => ({
+        access_token: accessToken,
+        expires_in: decision.lifetime,
+        scope: decision.scope,
+        token_type: proof ? 'DPoP' : 'Bearer',
+      }),
     });
   };
 }

@@ -24,6 +24,8 @@ import {
 import type { SignAccessToken } from '../../tokens/access-token-signer.js';
 import { issuedTokenCounter } from '../../tokens/issued-tokens.js';
 import { servingProvider } from '../serving-provider.js';
+import { dpopProofOf } from '../../tokens/dpop-proofs.js';
+import { clientConstraintRefusal } from '../../tokens/sender-constraint.js';
 import { clientAuthenticationParameters, presentedCredentials, verifyClient, type ClientAuthenticationDeps } from './client-authentication.js';
 import type { FastAnswer } from './fast-path.js';
 import { issueToken } from './issue-token.js';
@@ -61,7 +63,11 @@ export function createTokenExchangeGrant(deps: TokenExchangeFastPathDeps): FastA
     // verified (both wait on other threads and stores); the answer counts only if they are.
     const [verified, decision] = await Promise.all([
       verifyClient(ctx, presented, deps, tokenExchangeGrantType),
-      decideTokenExchange({ ...deps.exchange, provider: servingProvider(ctx) }, { clientId: presented.clientId }, form).catch(
+      decideTokenExchange(
+        { ...deps.exchange, provider: servingProvider(ctx) },
+        { clientId: presented.clientId, dpopJkt: dpopProofOf(ctx.req)?.jkt },
+        form,
+      ).catch(
         declineRefusals,
       ),
     ]);
@@ -69,6 +75,7 @@ export function createTokenExchangeGrant(deps: TokenExchangeFastPathDeps): FastA
     if (!verified || verified.client.subjectType === 'pairwise') return false;
     if (!decision || decision.api.accessTokenFormat !== 'jwt') return false;
     const { client } = verified;
+    if (clientConstraintRefusal(client, decision.jkt !== undefined)) return false;
     return issueToken(ctx, issuing, verified, {
       grantType: tokenExchangeGrantType,
       content: {
@@ -80,6 +87,7 @@ export function createTokenExchangeGrant(deps: TokenExchangeFastPathDeps): FastA
         clientId: client.clientId,
         issuer: deps.issuer,
         audience: decision.api.identifier,
+        jkt: decision.jkt,
       },
       beforeAnswer: () => recordExchange(deps.audit, client.clientId, decision),
       answer: (accessToken) => exchangeResponse(accessToken, decision),

@@ -89,8 +89,11 @@ export function onlyUnderstood(form: Form, understood: ReadonlySet<string>): boo
   return true;
 }
 
-/** Headers that ask for something the fast path does not do (CORS, DPoP, client attestation). */
-const otherMechanisms = ['origin', 'dpop', 'oauth-client-attestation', 'oauth-client-attestation-pop'];
+/**
+ * Headers that ask for something the fast path does not do (CORS, client attestation). A DPoP
+ * proof is checked before the fast paths (oidc/dpop-gate.ts); each grant decides what it binds.
+ */
+const otherMechanisms = ['origin', 'oauth-client-attestation', 'oauth-client-attestation-pop'];
 
 export function asksForOtherMechanisms(ctx: Context): boolean {
   return otherMechanisms.some((header) => ctx.get(header) !== '');

@@ -17,16 +17,25 @@ import {
 } from '../../tokens/token-exchange.js';
 import { setDelegationClaims } from '../config/extra-token-claims.js';
 import { grantlessAccessToken } from '../internals.js';
+import { dpopProofOf } from '../../tokens/dpop-proofs.js';
+import { clientConstraintRefusal } from '../../tokens/sender-constraint.js';
+import { refused } from '../../tokens/presented-token.js';
 
 export function registerTokenExchange(provider: Provider, deps: TokenExchangeDeps): void {
   async function exchangeToken(ctx: KoaContextWithOIDC): Promise<void> {
     const issuedAt = Date.now();
     const params = ctx.oidc.params as Params;
     const caller = ctx.oidc.client!;
+    // The proof the gate accepted for this request (oidc/dpop-gate.ts), the library's checks passed too.
+    const dpopJkt = dpopProofOf(ctx.req)?.jkt;
     let decision: ExchangeDecision;
     let sub: string | undefined;
     try {
-      decision = await decideTokenExchange(deps, caller, params, (subject) => (sub = subject));
+      decision = await decideTokenExchange(deps, { clientId: caller.clientId, clientAuthMethod: caller.clientAuthMethod, dpopJkt }, params, (subject) => (sub = subject));
+      // The library checks a client's dpop_bound_access_tokens in its own grants only
+      // (oidc-provider/lib/helpers/sender_constraints.js); this grant is ours.
+      const unbound = clientConstraintRefusal(caller, dpopJkt !== undefined);
+      if (unbound) throw refused(unbound);
     } catch (error) {
       if (error instanceof errors.OIDCProviderError) {
         await deps.audit.record({
@@ -56,6 +65,7 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
       iat,
       exp: iat + lifetime,
     });
+    if (decision.jkt) token.setThumbprint('jkt', decision.jkt);
     token.resourceServer = new provider.ResourceServer(api.identifier, resourceServerInfo(api, api.scopes, lifetime));
     setDelegationClaims(token, exchangedTokenClaims(decision, issuedAt));
     ctx.oidc.entity('AccessToken', token);
