@@ -4,10 +4,12 @@
 // (src/verify/dpop-proof.ts, which APIs use too), and one replay store for every instance.
 //
 // Replay (§11.1): each proof's `jti` is spent once, atomically, in the shared one-time store,
-// keyed by the proof's key and `jti`. The marker is kept for as long as the proof could be
-// accepted, and a proof that may have been used before the store's markers began (Redis lost its
-// data) is refused: a proof is accepted only while its `iat` is at most `clockTolerance` ahead, so
-// it cannot have been used before `iat − clockTolerance`.
+// keyed by the proof's key and `jti`, and kept for as long as the proof could be accepted. A proof
+// that may have been used before the store's markers began (Redis lost its data) is refused: one
+// whose `iat` second ended before the markers began (the rule client assertions follow,
+// oidc/assertion-replay.ts, so a proof made in the second of a restart is accepted). What that
+// admits: a proof first used in the part of a second before a loss, or by a client whose clock runs
+// ahead (we accept `iat` up to `clockTolerance` in the future), used again after the loss.
 import crypto from 'node:crypto';
 import type { EphemeralStore } from '../stores/ephemeral/types.js';
 import {
@@ -87,11 +89,10 @@ export function createDpopProofs(deps: DpopProofsDeps) {
       };
     }
     const now = Math.floor(Date.now() / 1000);
-    // Acceptable until its `iat` is too old, or (with a nonce) until the nonce expires, which is
-    // within the same window of now.
-    const keptFor = Math.max(verified.iat + dpopProofMaxAgeSeconds - now, dpopProofMaxAgeSeconds) + clockTolerance;
+    // Acceptable until its `iat` is too old (src/verify/dpop-proof.ts), nonce or not.
+    const keptFor = Math.max(1, Math.ceil(verified.iat) + dpopProofMaxAgeSeconds - now + clockTolerance);
     const id = crypto.hash('sha256', JSON.stringify([verified.jkt, verified.jti]), 'base64url');
-    const use = await store.consumeOnce('DPoPProof', id, keptFor, (verified.iat - clockTolerance) * 1000);
+    const use = await store.consumeOnce('DPoPProof', id, keptFor, Math.floor(verified.iat) * 1000 + 999);
     if (use !== 'consumed') {
       return {
         ok: false,

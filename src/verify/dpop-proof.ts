@@ -16,7 +16,7 @@ export const dpopProofType = 'dpop+jwt';
  */
 export const dpopSigningAlgorithms = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'Ed25519', 'EdDSA'] as const;
 
-/** §4.3 item 11: how far a proof's `iat` may lie in the past without a nonce (the library's window, 300 s). */
+/** §4.3 item 11: how far a proof's `iat` may lie in the past (the library's window, 300 s). */
 export const dpopProofMaxAgeSeconds = 300;
 
 /** Which check of §4.3 refused a proof: a stable name to log or branch on. */
@@ -145,16 +145,14 @@ export async function verifyDpopProof(request: DpopProofRequest, policy: DpopPro
   if (nonce !== undefined && (typeof nonce !== 'string' || nonce === '')) return refuse('nonce', 'the DPoP proof\'s nonce must be a string');
   if (typeof payload.iat !== 'number' || !Number.isFinite(payload.iat)) return refuse('iat', 'the DPoP proof must have a numeric iat');
   const now = policy.now ?? Math.floor(Date.now() / 1000);
-  // A nonce may stand in for a recent `iat` (§8, §11.1: it lets a client with a skewed clock in),
-  // never one too far in the future: the replay store keeps a proof's jti for as long as its
-  // `iat` admits it (oidc/dpop-gate.ts).
+  // The proof's own time must be recent (§4.3 item 11), with a nonce too: a nonce does not stand
+  // in for it here (the library lets it), because the replay stores reckon how long a proof may
+  // have been in use from its `iat` (src/tokens/dpop-proofs.ts), and that must hold after a loss.
   if (payload.iat > now + policy.clockTolerance) return refuse('iat', 'the DPoP proof\'s iat is in the future');
+  if (now - payload.iat > dpopProofMaxAgeSeconds) return refuse('iat', `the DPoP proof's iat is more than ${dpopProofMaxAgeSeconds} s old`);
   const nonced = nonce !== undefined && nonces !== undefined && nonces.isValid(nonce);
   if (nonce !== undefined && !nonces) return refuse('nonce', 'this server issues no DPoP nonces');
   if (nonce !== undefined && !nonced) return refuse('nonce', 'the DPoP nonce is not valid or has expired', true);
-  if (!nonced && now - payload.iat > dpopProofMaxAgeSeconds) {
-    return refuse('iat', `the DPoP proof's iat is more than ${dpopProofMaxAgeSeconds} s old`, nonces !== undefined);
-  }
   if (!nonced && nonces?.required) return refuse('nonce', 'a DPoP nonce is required', true);
   return { ok: true, jkt: await calculateJwkThumbprint(jwk, 'sha256'), jti: payload.jti, iat: payload.iat, nonce: nonced ? nonce : undefined };
 }

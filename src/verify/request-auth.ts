@@ -93,7 +93,8 @@ export async function checkDpopProof(request: IncomingRequest, token: string, jk
     throw new DpopProofError('ERR_DPOP_PROOF_INVALID', result.description, result.check);
   }
   if (result.jkt !== jkt) throw new DpopProofError('ERR_DPOP_PROOF_INVALID', 'the DPoP proof is not signed by the key the access token is bound to', 'key');
-  const keepUntilMs = (Math.max(result.iat + dpopProofMaxAgeSeconds, Math.floor(Date.now() / 1000) + dpopProofMaxAgeSeconds) + options.clockToleranceSeconds) * 1000;
+  // Kept while its `iat` is recent enough to be accepted again (dpop-proof.ts).
+  const keepUntilMs = (Math.ceil(result.iat) + dpopProofMaxAgeSeconds + options.clockToleranceSeconds) * 1000;
   if (!seen.firstUse(result.jkt, result.jti, keepUntilMs)) {
     throw new DpopProofError('ERR_DPOP_PROOF_REPLAYED', 'the DPoP proof has been used already', 'replay');
   }
