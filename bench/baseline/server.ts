@@ -111,7 +111,8 @@ export async function startBaseline(config: BaselineConfig, secrets: SharedSecre
       userinfo: { enabled: true },
       registration: { enabled: false },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
-      dPoP: { enabled: false },
+      // Its own DPoP, for cc-dpop (RFC 9449): proofs checked and their jti kept in its adapter.
+      dPoP: { enabled: true },
     },
     clientAuthMethods: ['private_key_jwt', 'client_secret_basic', 'client_secret_post', 'none'],
     enabledJWA: {

@@ -141,6 +141,21 @@ export function checkTargets(records: RunRecord[], argon2: Argon2Limit | undefin
   };
   ratioCheck('cc-secret', 'client_credentials (secret) vs baseline', 1.0);
   ratioCheck('cc-pkjwt', 'client_credentials (private_key_jwt) vs baseline', 1.0);
+  ratioCheck('cc-dpop', "client_credentials with DPoP vs the baseline's own DPoP", 1.0);
+  // RFC 9449 costs a signature check and a replay marker per request: at most 20 % of bearer.
+  const dpopRows = ours.filter((r) => r.scenario === 'cc-dpop');
+  const againstBearer = dpopRows.flatMap((r) => {
+    const bearer = ours.find((o) => o.scenario === 'cc-secret' && o.connections === r.connections);
+    return bearer?.okPerSecond ? [{ connections: r.connections, value: r.okPerSecond / bearer.okPerSecond }] : [];
+  });
+  if (againstBearer.length) {
+    checks.push({
+      target: 'client_credentials with DPoP vs bearer (own cc-secret)',
+      goal: '>= 0.8×',
+      measured: againstBearer.map((row) => `${row.value.toFixed(2)}× @${row.connections}`).join(', '),
+      met: Math.min(...againstBearer.map((row) => row.value)) >= 0.8,
+    });
+  }
   ratioCheck('introspect', 'introspection vs baseline', 1.0);
   ratioCheck('exchange', 'token exchange vs own private_key_jwt', 0.6);
   ratioCheck('cc-secret-many', 'token throughput across many clients vs one (item 3)', 0.9);

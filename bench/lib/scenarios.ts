@@ -2,7 +2,7 @@
 // assertions, a pool of refresh tokens), checks that one request succeeds, and hands back a
 // `load(seconds)` that drives the target at the given number of connections.
 import type autocannon from 'autocannon';
-import { AssertionPool, signAssertions } from './assertions.js';
+import { AssertionPool, DpopProofPool, signAssertions } from './assertions.js';
 import { accessTokenType, apis, assertionType, basicAuth, clientIds, exchangeGrant, type AssertionKey, username } from './fixtures.js';
 import { form, formHeaders, postJson, type HttpClient } from './http.js';
 import { runAutocannon, runWorkers, type LoadResult } from './load.js';
@@ -10,7 +10,7 @@ import { runLoginFlow } from './login-flow.js';
 import { seededClientId, seededUsername } from './seed.js';
 import type { Target } from './targets.js';
 
-export type ScenarioId = 'cc-secret' | 'cc-pkjwt' | 'exchange' | 'introspect' | 'introspect-opaque' | 'refresh' | 'login' | 'cc-secret-many';
+export type ScenarioId = 'cc-secret' | 'cc-dpop' | 'cc-pkjwt' | 'exchange' | 'introspect' | 'introspect-opaque' | 'refresh' | 'login' | 'cc-secret-many';
 
 export interface ScenarioContext {
   key: AssertionKey;
@@ -100,6 +100,35 @@ const clientCredentialsSecret: Scenario = {
       load: (seconds) => runAutocannon({ url: target.issuer, connections, seconds, requests: [staticRequest(tokenPath, headers, body)] }),
       one: async () => void (await send(ctx, target, tokenPath, headers, body)),
       notes: () => [],
+    };
+  },
+};
+
+const clientCredentialsDpop: Scenario = {
+  id: 'cc-dpop',
+  title: 'client_credentials, client_secret_basic, a fresh DPoP proof each (RFC 9449)',
+  unit: 'request',
+  appliesTo: () => true,
+  async prepare(ctx, target, connections) {
+    const expected = ctx.rateHint(target, 'cc-secret', connections) ?? 10_000;
+    const pool = await DpopProofPool.create(ctx.key, `${target.issuer}${tokenPath}`, Math.min(800_000, Math.ceil(expected * ctx.totalSeconds * 1.25) + 2_000));
+    const headers = () => ({ authorization: secretAuth(target), dpop: pool.take() });
+    const body = form({ grant_type: 'client_credentials', resource: apis.main.identifier, scope: 'api.read' });
+    await probe(ctx, target, tokenPath, headers(), body, (json) => json.token_type === 'DPoP');
+    const request: autocannon.Request = {
+      ...staticRequest(tokenPath, {}, body),
+      setupRequest(req) {
+        req.headers = { ...formHeaders, ...headers() };
+        return req;
+      },
+    };
+    return {
+      load: (seconds) => runAutocannon({ url: target.issuer, connections, seconds, requests: [request] }),
+      one: async () => void (await send(ctx, target, tokenPath, headers(), body)),
+      notes: () => [
+        `${pool.size} proofs pre-signed (${Math.round(pool.signRate)}/s on all cores)`,
+        ...(pool.signedInline ? [`pool ran dry: ${pool.signedInline} proofs signed inline by the load generator`] : []),
+      ],
     };
   },
 };
@@ -322,6 +351,7 @@ export const scenarios: readonly Scenario[] = [
   clientCredentialsSecret,
   // Right after cc-secret, which it is compared with.
   clientCredentialsManyClients,
+  clientCredentialsDpop,
   clientCredentialsKeyJwt,
   tokenExchange,
   introspection('introspect'),

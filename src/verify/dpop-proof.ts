@@ -5,7 +5,7 @@
 // What this does not do: remember `jti`s (the caller does, where its replay store lives: the
 // server across instances, an API in its process) and decide whether a proof was needed.
 import crypto from 'node:crypto';
-import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, importJWK } from 'jose';
+import { proofKeyOf } from './proof-keys.js';
 
 /** §4.2: the `typ` of a proof. */
 export const dpopProofType = 'dpop+jwt';
@@ -89,9 +89,9 @@ export function comparableHtu(url: string): string | undefined {
   return parsed.href;
 }
 
-function readPayload(bytes: Uint8Array): Record<string, unknown> | undefined {
+function readJson(bytes: Buffer): Record<string, unknown> | undefined {
   try {
-    const value: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    const value: unknown = JSON.parse(bytes.toString('utf8'));
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
@@ -103,33 +103,28 @@ export async function verifyDpopProof(request: DpopProofRequest, policy: DpopPro
   // Repeated headers may also arrive joined into one (RFC 9110 §5.3): a JWS has no comma.
   if (request.proofs.length !== 1 || request.proofs[0]!.includes(',')) return refuse('header', 'exactly one DPoP header is allowed');
   const [proof] = request.proofs as [string];
-  let header: ReturnType<typeof decodeProtectedHeader>;
-  try {
-    header = decodeProtectedHeader(proof);
-  } catch {
-    return refuse('header', 'the DPoP header is not a JWT');
-  }
-  if (proof.split('.').length !== 3) return refuse('header', 'the DPoP proof must be a signed JWT (JWS compact serialization)');
+  // JWS compact serialization (RFC 7515 §7.1): three base64url parts, the first two JSON objects.
+  const parts = proof.split('.');
+  if (parts.length !== 3 || parts.some((part) => !/^[A-Za-z0-9_-]*$/.test(part))) return refuse('header', 'the DPoP header is not a JWT');
+  const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string];
+  const header = readJson(Buffer.from(encodedHeader, 'base64url'));
+  if (!header) return refuse('header', 'the DPoP header is not a JWT');
   if (header.typ !== dpopProofType) return refuse('typ', `the DPoP proof's typ must be ${dpopProofType}`);
   const algorithms: readonly string[] = policy.algorithms ?? dpopSigningAlgorithms;
   if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
     return refuse('alg', `the DPoP proof's alg must be one of ${algorithms.join(', ')}`);
   }
+  // RFC 7515 §4.1.11: an extension the recipient must understand; none is defined for proofs.
+  if (header.crit !== undefined) return refuse('header', 'the DPoP proof must not have a crit header');
   const { jwk } = header;
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) return refuse('jwk', 'the DPoP proof must carry its public key as jwk');
   if (privateMembers.some((member) => member in jwk)) return refuse('jwk', 'the DPoP proof\'s jwk must be a public key, without private members');
-  let key: Awaited<ReturnType<typeof importJWK>>;
-  try {
-    key = await importJWK(jwk, header.alg);
-  } catch {
-    return refuse('jwk', `the DPoP proof's jwk is not a ${header.alg} public key`);
-  }
-  let payload: Record<string, unknown> | undefined;
-  try {
-    payload = readPayload((await compactVerify(proof, key, { algorithms: [header.alg] })).payload);
-  } catch {
+  const key = proofKeyOf(jwk as Record<string, unknown>, header.alg);
+  if (typeof key === 'string') return refuse('jwk', key);
+  if (!(await key.verify(`${encodedHeader}.${encodedPayload}`, Buffer.from(encodedSignature, 'base64url')))) {
     return refuse('signature', 'the DPoP proof\'s signature does not verify with its jwk');
   }
+  const payload = readJson(Buffer.from(encodedPayload, 'base64url'));
   if (!payload) return refuse('header', 'the DPoP proof\'s payload is not a JSON object');
   if (typeof payload.jti !== 'string' || payload.jti === '') return refuse('jti', 'the DPoP proof must have a jti');
   if (payload.htm !== request.method) return refuse('htm', `the DPoP proof's htm must be ${request.method}`);
@@ -154,5 +149,5 @@ export async function verifyDpopProof(request: DpopProofRequest, policy: DpopPro
   if (nonce !== undefined && !nonces) return refuse('nonce', 'this server issues no DPoP nonces');
   if (nonce !== undefined && !nonced) return refuse('nonce', 'the DPoP nonce is not valid or has expired', true);
   if (!nonced && nonces?.required) return refuse('nonce', 'a DPoP nonce is required', true);
-  return { ok: true, jkt: await calculateJwkThumbprint(jwk, 'sha256'), jti: payload.jti, iat: payload.iat, nonce: nonced ? nonce : undefined };
+  return { ok: true, jkt: key.jkt, jti: payload.jti, iat: payload.iat, nonce: nonced ? nonce : undefined };
 }
