@@ -241,6 +241,22 @@ describe(`portcullis CLI (${storesLabel})`, () => {
     assert.equal(gone.stderr, 'portcullis: not_found: no client with this client_id\n');
   });
 
+  it('--dpop-bound registers an API and a client for DPoP-bound tokens only (RFC 9449)', async () => {
+    const api = parseJson(
+      await cli(['resources', 'create', '--identifier', 'https://api.test/bound', '--scope', 'bound:read', '--dpop-bound']),
+    );
+    assert.equal(api.dpop_bound_access_tokens, true);
+    const plain = parseJson(await cli(['resources', 'create', '--identifier', 'https://api.test/unbound', '--scope', 'unbound:read']));
+    assert.equal(plain.dpop_bound_access_tokens, false);
+    const client = parseJson(
+      await cli(['clients', 'create', '--id', 'bound-svc', '--grant-type', 'client_credentials', '--scope', 'bound:read', '--dpop-bound']),
+    );
+    assert.equal(client.dpop_bound_access_tokens, true);
+    // Without a proof the token endpoint refuses such a client (400 invalid_grant).
+    const refused = await tokenRequest(server.issuer, 'bound-svc', client.client_secret as string, { scope: 'bound:read' });
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+  });
+
   it('regression: the README example `clients rotate-secret billing` failed on a fresh server — clients create --id sets the client_id', async () => {
     parseJson(await cli(['resources', 'create', '--identifier', 'https://api.test/ledger', '--scope', 'ledger:read']));
     const created = parseJson(

@@ -257,6 +257,20 @@ describe(`DPoP on every grant (${storesLabel})`, () => {
       }
     });
 
+    it('openid-client drives the exchange with its DPoP handle: the result is bound to that key', async () => {
+      const subject = (await clientCredentials(caller, inventoryApi, await dpopKey())).json!.access_token as string;
+      const config = await oidc.discovery(new URL(server.issuer), inventory.id, inventory.secret, undefined, insecure);
+      const keyPair = await oidc.randomDPoPKeyPair('ES256');
+      const exchanged = await oidc.genericGrantRequest(
+        config,
+        exchangeGrant,
+        { subject_token: subject, subject_token_type: accessTokenType, resource: shippingApi },
+        { DPoP: oidc.getDPoPHandle(config, keyPair) },
+      );
+      assert.equal(exchanged.token_type, 'dpop');
+      assert.deepEqual(decodeJwt(exchanged.access_token).cnf, { jkt: await calculateJwkThumbprint(await exportJWK(keyPair.publicKey), 'sha256') });
+    });
+
     it('without a proof: a bearer result, except for a target API that takes only bound tokens', async () => {
       const subject = (await clientCredentials(caller, inventoryApi, await dpopKey())).json!.access_token as string;
       const refused = await exchange(subject, shippingApi);
