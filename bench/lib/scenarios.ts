@@ -104,6 +104,27 @@ const clientCredentialsSecret: Scenario = {
   },
 };
 
+/** Token requests with one body and headers made afresh for each (a random client, a new proof). */
+function tokenRequestsWithFreshHeaders(
+  ctx: ScenarioContext,
+  target: Target,
+  connections: number,
+  body: string,
+  headers: () => Record<string, string>,
+): Omit<PreparedRun, 'notes'> {
+  const request: autocannon.Request = {
+    ...staticRequest(tokenPath, {}, body),
+    setupRequest(req) {
+      req.headers = { ...formHeaders, ...headers() };
+      return req;
+    },
+  };
+  return {
+    load: (seconds) => runAutocannon({ url: target.issuer, connections, seconds, requests: [request] }),
+    one: async () => void (await send(ctx, target, tokenPath, headers(), body)),
+  };
+}
+
 const clientCredentialsDpop: Scenario = {
   id: 'cc-dpop',
   title: 'client_credentials, client_secret_basic, a fresh DPoP proof each (RFC 9449)',
@@ -115,16 +136,8 @@ const clientCredentialsDpop: Scenario = {
     const headers = () => ({ authorization: secretAuth(target), dpop: pool.take() });
     const body = form({ grant_type: 'client_credentials', resource: apis.main.identifier, scope: 'api.read' });
     await probe(ctx, target, tokenPath, headers(), body, (json) => json.token_type === 'DPoP');
-    const request: autocannon.Request = {
-      ...staticRequest(tokenPath, {}, body),
-      setupRequest(req) {
-        req.headers = { ...formHeaders, ...headers() };
-        return req;
-      },
-    };
     return {
-      load: (seconds) => runAutocannon({ url: target.issuer, connections, seconds, requests: [request] }),
-      one: async () => void (await send(ctx, target, tokenPath, headers(), body)),
+      ...tokenRequestsWithFreshHeaders(ctx, target, connections, body, headers),
       notes: () => [
         `${pool.size} proofs pre-signed (${Math.round(pool.signRate)}/s on all cores)`,
         ...(pool.signedInline ? [`pool ran dry: ${pool.signedInline} proofs signed inline by the load generator`] : []),
@@ -332,16 +345,8 @@ const clientCredentialsManyClients: Scenario = {
     const body = form({ grant_type: 'client_credentials', resource: apis.main.identifier, scope: 'api.read' });
     const headers = () => ({ authorization: basicAuth(seededClientId(1 + Math.floor(Math.floor(Math.random() * active) * stride)), secret) });
     await probe(ctx, target, tokenPath, headers(), body, (json) => typeof json.access_token === 'string');
-    const request: autocannon.Request = {
-      ...staticRequest(tokenPath, {}, body),
-      setupRequest(req) {
-        req.headers = { ...formHeaders, ...headers() };
-        return req;
-      },
-    };
     return {
-      load: (seconds) => runAutocannon({ url: target.issuer, connections, seconds, requests: [request] }),
-      one: async () => void (await send(ctx, target, tokenPath, headers(), body)),
+      ...tokenRequestsWithFreshHeaders(ctx, target, connections, body, headers),
       notes: () => [`clients picked among ${active.toLocaleString('en-US')} active of ${count.toLocaleString('en-US')} seeded`],
     };
   },

@@ -3,7 +3,8 @@
 // (RFC 7662) requests — valid and invalid, every client authentication method (RFC 6749 §2.3.1
 // Basic and form secrets, RFC 7523 §2.2 private_key_jwt with inline keys, a public client's bare
 // client_id), missing and repeated parameters, odd encodings (%-escapes in Basic, '+' or %20,
-// over-encoded bytes, unknown parameters, other content types, empty values).
+// over-encoded bytes, unknown parameters, other content types, empty values), with and without a
+// DPoP proof (RFC 9449: a good one binds both paths' tokens to the same key; a bad one is refused).
 // Each request is sent twice: as generated, which the fast path answers when it can, and with
 // one unknown parameter added, which the library ignores (RFC 6749 §3.2) and the fast path never
 // takes (token-fast-path.test.ts uses the same hand-off). Both must give the same status, error
@@ -19,6 +20,7 @@ import { CompactSign, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPa
 import { fastPathServedCount } from '../helpers/fast-path.js';
 import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
 import { basicAuth, createAdminApi, getAdminToken, readResponse, ResponseLog, type AdminApi, type JsonResponse } from '../helpers/http-support.js';
+import { dpopKey, dpopProof, type DpopKey } from '../helpers/dpop.js';
 
 const seed = Number(process.env.PROPERTY_SEED ?? 16_016);
 const numRuns = Number(process.env.PROPERTY_RUNS ?? 100);
@@ -63,14 +65,24 @@ interface Encoding {
   escaping: 'plus' | 'percent20' | 'every-byte';
 }
 
+/** A DPoP proof with the request (RFC 9449): none, a good one (made afresh for each send), or a refused one. */
+type DpopVariant = 'none' | 'good' | 'wrong-htu' | 'stale';
+
 interface GeneratedRequest {
   endpoint: Endpoint;
   auth: Auth;
   params: [string, Value][];
   encoding: Encoding;
+  dpop: DpopVariant;
 }
 
 // --- generators ------------------------------------------------------------------------------
+
+const dpop: fc.Arbitrary<DpopVariant> = fc.oneof(
+  { arbitrary: fc.constant<DpopVariant>('none'), weight: 6 },
+  { arbitrary: fc.constant<DpopVariant>('good'), weight: 3 },
+  { arbitrary: fc.constantFrom<DpopVariant>('wrong-htu', 'stale'), weight: 1 },
+);
 
 const secretClients: ClientName[] = ['basic', 'post', 'inventory'];
 const anyClient = fc.constantFrom<ClientName>('basic', 'post', 'jwt', 'public', 'inventory', 'jwt-service');
@@ -177,6 +189,7 @@ const clientCredentialsRequest: fc.Arbitrary<GeneratedRequest> = fc.record({
     )
     .map(([grant, resource, scope, more]): [string, Value][] => [['grant_type', grant], ['resource', resource], ['scope', scope], ...more]),
   encoding,
+  dpop,
 });
 
 /**
@@ -209,6 +222,7 @@ const exchangeRequest: fc.Arbitrary<GeneratedRequest> = fc.record({
       ...more,
     ]),
   encoding,
+  dpop,
 });
 
 const introspectionRequest: fc.Arbitrary<GeneratedRequest> = fc.record({
@@ -226,6 +240,7 @@ const introspectionRequest: fc.Arbitrary<GeneratedRequest> = fc.record({
     )
     .map(([token, hint, more]): [string, Value][] => [['token', token], ['token_type_hint', hint], ...more]),
   encoding,
+  dpop,
 });
 
 // --- the test --------------------------------------------------------------------------------
@@ -238,6 +253,8 @@ describe(`fast path and library path answer alike, by property (${storesLabel})`
   const clients = {} as Record<ClientName | SetUpClient, { id: string; secret?: string }>;
   let jwtKey: { key: CryptoKey; kid: string };
   let otherKey: CryptoKey;
+  /** One client key for every proof of the run, so both paths bind to the same cnf.jkt. */
+  let dpopKeyOfRun: DpopKey;
   /** Token values by name (introspection subjects, exchange subjects). */
   const tokens = {} as Record<Exclude<SubjectName, 'own-api-token'> | 'post-token' | 'warehouse-token', string>;
   let lastEventId = 0;
@@ -322,6 +339,14 @@ describe(`fast path and library path answer alike, by property (${storesLabel})`
     return Object.hasOwn(tokens, value) ? tokens[value as keyof typeof tokens] : value;
   }
 
+  /** The proof's claims for a variant: the token endpoint's URL, or what the gate refuses. */
+  function dpopVariant(variant: Exclude<DpopVariant, 'none'>): Parameters<typeof dpopProof>[1] {
+    const htu = `${server.issuer}/token`;
+    if (variant === 'wrong-htu') return { htu: `${server.issuer}/elsewhere` };
+    if (variant === 'stale') return { htu, iat: Math.floor(Date.now() / 1000) - 600 };
+    return { htu };
+  }
+
   /** Sends the request (with `unrelated=x` appended when `handOver`), says which path answered. */
   async function send(request: GeneratedRequest, handOver: boolean): Promise<JsonResponse & { served: boolean }> {
     const { headers, params: authParams } = await credentials(request.auth);
@@ -335,9 +360,10 @@ describe(`fast path and library path answer alike, by property (${storesLabel})`
     const body = request.encoding.contentType === 'json' ? JSON.stringify(Object.fromEntries(pairs)) : encode(pairs, request.encoding.escaping);
     const path = request.endpoint === 'token' ? '/token' : '/token/introspection';
     const before = await fastPathServedCount(server.url, request.endpoint);
+    const proof: Record<string, string> = request.dpop === 'none' ? {} : { dpop: await dpopProof(dpopKeyOfRun, dpopVariant(request.dpop)) };
     const response = await fetch(`${server.url}${path}`, {
       method: 'POST',
-      headers: { ...(contentType ? { 'content-type': contentType } : {}), ...headers },
+      headers: { ...(contentType ? { 'content-type': contentType } : {}), ...headers, ...proof },
       // Bytes, so fetch adds no content type of its own when there is none.
       body: Buffer.from(body),
     });
@@ -436,6 +462,7 @@ describe(`fast path and library path answer alike, by property (${storesLabel})`
   }
 
   before(async () => {
+    dpopKeyOfRun = await dpopKey();
     env = await createTestEnvironment();
     // Every run makes a few admin calls (the audit trail): above the default per-IP admin rate.
     server = await env.start({ ADMIN_REQUESTS_PER_IP: '1000000' });
