@@ -1,7 +1,9 @@
 // RFC 7591 §2 client metadata accepted by the admin API. Unknown fields are refused, so a typo
 // never silently registers a client that behaves differently from what the admin meant.
 import { z } from 'zod';
+import type { EncryptionAlgValues, EncryptionEncValues } from 'oidc-provider';
 import { scopeTokenSource } from '../tokens/scopes.js';
+import { responseEncryptionAlgs, responseEncryptionEncs } from '../oidc/config/client-auth.js';
 
 const supportedGrantTypes = [
   'authorization_code',
@@ -45,6 +47,11 @@ export const clientMetadataSchema = z.strictObject({
   require_auth_time: z.boolean().optional(),
   /** RFC 9449 §5.2: every access token of this client is DPoP-bound; no token without a proof. */
   dpop_bound_access_tokens: z.boolean().optional(),
+  /** RFC 9701 §6: introspection answers as a JWT signed with this alg (asked with Accept: application/token-introspection+jwt). */
+  introspection_signed_response_alg: z.enum(['RS256', 'ES256']).optional(),
+  /** RFC 9701 §6: and encrypted to one of the client's `jwks` keys (`use: enc`). */
+  introspection_encrypted_response_alg: z.enum(responseEncryptionAlgs as [EncryptionAlgValues, ...EncryptionAlgValues[]]).optional(),
+  introspection_encrypted_response_enc: z.enum(responseEncryptionEncs as [EncryptionEncValues, ...EncryptionEncValues[]]).optional(),
   /** Ours: an application of this organisation; its users are not asked for consent. */
   first_party: z.boolean().optional(),
   /** Ours: every user of this client signs in with a second factor. */

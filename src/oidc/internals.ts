@@ -252,19 +252,42 @@ function routeStructuredTokens(route: keyof StructuredTokenHandlers): Middleware
   };
 }
 
-const structuredTokenRoutes = [
-  [revocationActions, routeStructuredTokens('revocation'), 'oidc-provider/lib/actions/revocation.js rejectStructuredTokens'],
-  [introspectionActions, routeStructuredTokens('introspection'), 'oidc-provider/lib/actions/introspection.js rejectStructuredTokens'],
-] as const;
+/**
+ * The revocation endpoint refuses JWTs outright (oidc-provider/lib/shared/reject_structured_tokens.js in
+ * oidc-provider/lib/actions/revocation.js): we put a dispatcher in that slot which hands JWTs to the
+ * handler registered for the provider serving the request and everything else on to the library.
+ */
+const revocationDispatcher = routeStructuredTokens('revocation');
 
 /**
- * The revocation and introspection endpoints refuse JWTs outright
- * (oidc-provider/lib/shared/reject_structured_tokens.js in oidc-provider/lib/actions/revocation.js and introspection.js).
- * We put a dispatcher in that slot which hands JWTs to the handlers registered for the
- * provider serving the request and everything else on to the library.
+ * Introspection answers JWTs where the library answers opaque tokens: in the last slot,
+ * `renderTokenResponse` (oidc-provider/lib/actions/introspection.js), after its
+ * `jwtIntrospectionResponse`, so that the RFC 9701 signed answer wraps both. Its
+ * reject_structured_tokens slot becomes a pass-through.
  */
+function introspectedLater(_ctx: KoaContextWithOIDC, next: () => Promise<unknown>): Promise<unknown> {
+  return next();
+}
+
+function libraryIntrospectionRenderer(): Middleware {
+  const render = introspectionActions.find((action) => action.name === 'renderTokenResponse');
+  if (!render) patchCannotApply('introspectStructuredTokens', 'oidc-provider/lib/actions/introspection.js has no renderTokenResponse');
+  return render;
+}
+
+function introspectStructuredTokens(render: Middleware): Middleware {
+  return function introspectStructuredToken(ctx, next) {
+    const handler = structuredTokenHandlers.get(ctx.oidc.provider)?.introspection;
+    return handler ? handler(ctx, () => Promise.resolve(render(ctx, next))) : render(ctx, next);
+  };
+}
+
 export function prepareStructuredTokenEndpoints(): void {
-  for (const [actions, dispatcher, where] of structuredTokenRoutes) replaceMiddleware(actions, rejectStructuredTokens, dispatcher, where);
+  replaceMiddleware(revocationActions, rejectStructuredTokens, revocationDispatcher, 'oidc-provider/lib/actions/revocation.js rejectStructuredTokens');
+  if (introspectionActions.includes(introspectedLater)) return;
+  const render = libraryIntrospectionRenderer();
+  replaceMiddleware(introspectionActions, rejectStructuredTokens, introspectedLater, 'oidc-provider/lib/actions/introspection.js rejectStructuredTokens');
+  replaceMiddleware(introspectionActions, render, introspectStructuredTokens(render), 'oidc-provider/lib/actions/introspection.js renderTokenResponse');
 }
 
 export function handleStructuredTokens(provider: Provider, handlers: StructuredTokenHandlers): void {

@@ -43,6 +43,11 @@ export function features(
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
     introspection: { enabled: true, allowedPolicy: introspectionPolicy(policy) },
+    // RFC 9701: a client with introspection_signed_response_alg that asks with
+    // Accept: application/token-introspection+jwt gets the answer as a signed (and, with
+    // introspection_encrypted_response_alg, encrypted) JWT; our JWTs' answers too (internals.ts).
+    jwtIntrospection: { enabled: true },
+    encryption: { enabled: true },
     revocation: { enabled: true, allowedPolicy: revocationPolicy(policy) },
     resourceIndicators,
     rpInitiatedLogout: { enabled: true, ...logoutPages },

@@ -21,6 +21,8 @@ const understood = new Set(['token', 'token_type_hint', ...clientAuthenticationP
 export function createIntrospectionFastPath(deps: IntrospectionFastPathDeps): Middleware {
   async function answer(ctx: Context, form: Form): Promise<boolean> {
     if (!form.token || !onlyUnderstood(form, understood) || !looksLikeJwt(form.token)) return false;
+    // A JWT answer (RFC 9701) is the library's to sign: only plain JSON is answered here.
+    if (ctx.accepts('json', 'application/token-introspection+jwt') !== 'json') return false;
     // A hint other than access_token is the library's to interpret (RFC 7662 §2.1).
     if ((form.token_type_hint ?? 'access_token') !== 'access_token') return false;
     const presented = presentedCredentials(ctx, form);
