@@ -25,7 +25,6 @@ import { createErrorHandler } from './http/errors.js';
 import { createHealthRoutes } from './http/health.js';
 import { setSecurityHeaders } from './http/security-headers.js';
 import type { Logger } from './log.js';
-import { createAccessTokenSigner } from './tokens/access-token-signer.js';
 import { createClientCredentialsGrant } from './oidc/fast-path/client-credentials.js';
 import { createTokenEndpointFastPath } from './oidc/fast-path/token-endpoint.js';
 import type { FastAnswer } from './oidc/fast-path/fast-path.js';
@@ -35,6 +34,7 @@ import { createIntrospectionFastPath } from './oidc/fast-path/introspection.js';
 import type { JwtEndpointDeps } from './revocation/jwt-endpoints.js';
 import type { createClientAssertionCheck } from './oidc/config/client-assertions.js';
 import type { ResourceAccess } from './tokens/resource-access.js';
+import type { PhantomTokenDeps } from './tokens/phantom-token.js';
 import { clockTolerance } from './oidc/provider.js';
 import type { EphemeralStore } from './stores/ephemeral/types.js';
 import { createDpopGate } from './oidc/dpop-gate.js';
@@ -52,6 +52,8 @@ export interface AppDeps extends AdminDeps {
   jwtEndpoints: JwtEndpointDeps;
   tokenExchangeMaxDepth: number;
   checkClientAssertion: ReturnType<typeof createClientAssertionCheck>;
+  /** The phantom-token trade (and the one access-token signer of the fast paths). */
+  phantomTokens: PhantomTokenDeps;
 }
 
 /**
@@ -84,7 +86,7 @@ function createOwnRoutes(deps: AppDeps): Middleware {
 /** The token and introspection endpoints answered in front of the library (oidc/fast-path), or handed over to it. */
 function createFastPaths(deps: AppDeps): Middleware[] {
   const authentication = { store: deps.store, checkClientAssertion: deps.checkClientAssertion, clockTolerance };
-  const issuing = { issuer: deps.issuer, signAccessToken: createAccessTokenSigner(deps.keyRing), tokensIssued: deps.metrics.tokensIssued };
+  const issuing = { issuer: deps.issuer, signAccessToken: deps.phantomTokens.signAccessToken, tokensIssued: deps.metrics.tokensIssued };
   return [
     createTokenEndpointFastPath(
       new Map<string, FastAnswer>([
@@ -110,6 +112,7 @@ function createFastPaths(deps: AppDeps): Middleware[] {
     createIntrospectionFastPath({
       ...authentication,
       jwtEndpoints: deps.jwtEndpoints,
+      phantomTokens: deps.phantomTokens,
       fastPathRequests: deps.metrics.tokenFastPath,
     }),
   ];

@@ -30,6 +30,8 @@ import { extraTokenClaims } from './config/extra-token-claims.js';
 import { registerTokenExchange } from './grants/token-exchange.js';
 import type { Audit } from '../audit/audit.js';
 import { createJwtIntrospection, createJwtRevocation, type JwtEndpointDeps } from '../revocation/jwt-endpoints.js';
+import { createPhantomIntrospection } from './phantom-introspection.js';
+import type { PhantomTokenDeps } from '../tokens/phantom-token.js';
 import type { VerifyAccessToken } from '../tokens/access-token-verifier.js';
 import { countLibraryIssuedTokens } from '../tokens/issued-tokens.js';
 import type { RevocationStore } from '../stores/revocations/types.js';
@@ -57,6 +59,8 @@ export interface ProviderDeps {
   jwtEndpoints: JwtEndpointDeps;
   /** Our private_key_jwt assertion policy (shared with the fast path). */
   checkClientAssertion: ReturnType<typeof createClientAssertionCheck>;
+  /** The phantom-token trade at introspection (shared with the fast path). */
+  phantomTokens: PhantomTokenDeps;
 }
 
 /** Seconds of clock skew tolerated between us and clients (the library's default is 15). */
@@ -168,9 +172,12 @@ export function createProvider(deps: ProviderDeps): Provider {
     verifyAccessToken: deps.verifyAccessToken,
     maxChainDepth: config.tokenExchangeMaxDepth,
   });
+  const phantom = createPhantomIntrospection(deps.phantomTokens);
+  const jwtIntrospection = createJwtIntrospection(deps.jwtEndpoints);
   handleStructuredTokens(provider, {
     revocation: createJwtRevocation(deps.jwtEndpoints),
-    introspection: createJwtIntrospection(deps.jwtEndpoints),
+    // The phantom trade first (it answers Accept: application/jwt only), then our JWTs.
+    introspection: (ctx, next) => phantom(ctx, () => jwtIntrospection(ctx, next)),
   });
   answerLibraryFailures(provider, deps);
   answerMissingClientAuthWith401(provider);
