@@ -28,6 +28,8 @@ export const apis = {
   // Token exchange: a token for A (served by bench-exchanger) is traded for one for B.
   a: { identifier: 'https://a.bench.test', scopes: ['a.read'], ttl: accessTokenTtl, format: 'jwt', actingClient: 'bench-exchanger' },
   b: { identifier: 'https://b.bench.test', scopes: ['b.read'], ttl: accessTokenTtl, format: 'jwt' },
+  // Phantom tokens: opaque outside, traded at introspection by the API's gateway (bench-secret here).
+  phantom: { identifier: 'https://phantom.bench.test', scopes: ['phantom.read'], ttl: accessTokenTtl, format: 'opaque', actingClient: 'bench-secret' },
 } satisfies Record<string, ApiFixture>;
 
 export const clientIds = {
@@ -67,7 +69,7 @@ export function clientMetadata(key: AssertionKey): Record<keyof typeof clientIds
       client_name: 'bench client_secret_basic',
       grant_types: ['client_credentials'],
       token_endpoint_auth_method: 'client_secret_basic',
-      scope: 'api.read opaque.read a.read',
+      scope: 'api.read opaque.read a.read phantom.read',
     },
     pkjwt: {
       client_id: clientIds.pkjwt,

@@ -10,7 +10,7 @@ import { runLoginFlow } from './login-flow.js';
 import { seededClientId, seededUsername } from './seed.js';
 import type { Target } from './targets.js';
 
-export type ScenarioId = 'cc-secret' | 'cc-dpop' | 'cc-pkjwt' | 'exchange' | 'introspect' | 'introspect-opaque' | 'refresh' | 'login' | 'cc-secret-many';
+export type ScenarioId = 'cc-secret' | 'cc-dpop' | 'cc-pkjwt' | 'exchange' | 'introspect' | 'introspect-opaque' | 'phantom' | 'refresh' | 'login' | 'cc-secret-many';
 
 export interface ScenarioContext {
   key: AssertionKey;
@@ -231,6 +231,25 @@ function introspection(id: 'introspect' | 'introspect-opaque'): Scenario {
   };
 }
 
+const phantomTrade: Scenario = {
+  id: 'phantom',
+  title: 'phantom token: an opaque token traded for its JWT at introspection (Accept: application/jwt)',
+  unit: 'request',
+  appliesTo: (target) => target.kind === 'portcullis',
+  async prepare(ctx, target, connections) {
+    const token = await clientCredentialsToken(ctx, target, apis.phantom.identifier, apis.phantom.scopes[0]!);
+    const headers = { authorization: secretAuth(target), accept: 'application/jwt' };
+    const body = form({ token });
+    const inner = await send(ctx, target, introspectionPath, headers, body);
+    if (inner.split('.').length !== 3) throw new Error(`phantom trade on ${target.id}: no JWT: ${inner.slice(0, 200)}`);
+    return {
+      load: (seconds) => runAutocannon({ url: target.issuer, connections, seconds, requests: [staticRequest(introspectionPath, headers, body)] }),
+      one: async () => void (await send(ctx, target, introspectionPath, headers, body)),
+      notes: () => [],
+    };
+  },
+};
+
 /** Refresh tokens from `count` login flows, `concurrency` at a time. */
 async function refreshTokensByLogin(ctx: ScenarioContext, target: Target, count: number): Promise<string[]> {
   const tokens: string[] = [];
@@ -360,6 +379,8 @@ export const scenarios: readonly Scenario[] = [
   clientCredentialsKeyJwt,
   tokenExchange,
   introspection('introspect'),
+  // Right after introspect, which it is compared with.
+  phantomTrade,
   introspection('introspect-opaque'),
   refresh,
   login,

@@ -8,10 +8,16 @@
 // feed exactly as for any JWT.
 //
 // The opaque token is read through oidc-provider's models, which go through our adapter: an
-// expired, revoked or unknown token is not found, and gets no JWT.
+// expired, revoked or unknown token is not found, and gets no JWT. A gateway trades the same token
+// on every request it forwards, so the signed JWT is remembered for a few seconds
+// (`rememberedForMs`), and every trade still asks the revocation state (as introspection does): a
+// revocation of the token (RFC 7009, which also deletes it), its user, client or grant stops the
+// trade at once. What only the record could tell (a session ended by logout, for a token that
+// expires with its session) shows at most `rememberedForMs` late.
 import type Provider from 'oidc-provider';
 import type { SignAccessToken } from './access-token-signer.js';
-import { audiencesOf } from './claims.js';
+import { accessTokenClaims, audiencesOf, tokenIdentity, type AccessTokenClaims } from './claims.js';
+import type { TokenIdentity } from '../stores/revocations/types.js';
 import { checkAccessToken, type AccessTokenCheckDeps } from './access-token-check.js';
 import { looksLikeJwt } from './format.js';
 import { opaqueTokenReference } from './opaque-token-reference.js';
@@ -24,6 +30,39 @@ export interface PhantomTokenDeps extends AccessTokenCheckDeps {
   issuer: string;
   access: Pick<ResourceAccess, 'find'>;
   signAccessToken: SignAccessToken;
+}
+
+const rememberedForMs = 5_000;
+const rememberedLimit = 20_000;
+
+interface Remembered {
+  jwt: string;
+  identity: TokenIdentity;
+  audience: string;
+  untilMs: number;
+}
+
+/** Inner JWTs by opaque value, a few seconds each (see above); oldest out first when full. */
+const remembered = new Map<string, Remembered>();
+
+function remember(value: string, entry: Remembered): void {
+  if (remembered.size >= rememberedLimit) remembered.delete(remembered.keys().next().value!);
+  remembered.set(value, entry);
+}
+
+async function rememberedFor(deps: PhantomTokenDeps, callerClientId: string, value: string): Promise<string | null | undefined> {
+  const entry = remembered.get(value);
+  if (!entry) return undefined;
+  if (entry.untilMs <= Date.now()) {
+    remembered.delete(value);
+    return undefined;
+  }
+  if (!(await actsForTheApi(deps, callerClientId, entry.audience))) return null;
+  if (await deps.revocations.isRevoked(entry.identity)) {
+    remembered.delete(value);
+    return null;
+  }
+  return entry.jwt;
 }
 
 /** Whether `callerClientId` acts for the one API these audiences name (the trade's only caller). */
@@ -45,13 +84,15 @@ export async function phantomTokenFor(deps: PhantomTokenDeps, provider: Provider
     const checked = await checkAccessToken(deps, value);
     return checked.ok && (await actsForTheApi(deps, callerClientId, checked.claims.aud)) ? value : undefined;
   }
+  const known = await rememberedFor(deps, callerClientId, value);
+  if (known !== undefined) return known ?? undefined;
   // Which model the value names is not written in it: both reads at once, one round trip.
   const [userToken, serviceToken] = await Promise.all([provider.AccessToken.find(value), provider.ClientCredentials.find(value)]);
   const token = userToken ?? serviceToken;
   if (!token || token.isExpired || token.iat === undefined || token.exp === undefined || token.clientId === undefined) return undefined;
   const audience = await actsForTheApi(deps, callerClientId, token.aud ?? token.resourceServer?.audience);
   if (!audience) return undefined;
-  return deps.signAccessToken({
+  const content = {
     extra: { ...token.extra },
     jti: opaqueTokenReference(value),
     sub: userToken?.accountId ?? token.clientId,
@@ -62,5 +103,13 @@ export async function phantomTokenFor(deps: PhantomTokenDeps, provider: Provider
     issuer: deps.issuer,
     audience,
     jkt: token.jkt,
+  };
+  const jwt = await deps.signAccessToken(content);
+  remember(value, {
+    jwt,
+    identity: tokenIdentity(accessTokenClaims(content) as AccessTokenClaims),
+    audience,
+    untilMs: Math.min(Date.now() + rememberedForMs, token.exp * 1000),
   });
+  return jwt;
 }
