@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 
 /** Every top-level folder of src/ but the one named: what a self-contained part may not import. */
 const serverFolders = [
-  'admin', 'app', 'audit', 'bootstrap', 'catalog', 'cluster', 'config', 'credentials', 'http', 'interactions', 'keys',
+  'admin', 'app', 'audit', 'bootstrap', 'catalog', 'cluster', 'config', 'credentials', 'gateway', 'http', 'interactions', 'keys',
   'log', 'main', 'metrics', 'mfa', 'migrate', 'oidc', 'rate-limited', 'revocation', 'server', 'startup-error', 'stores',
   'throttle', 'tokens', 'types',
 ];

@@ -10,6 +10,7 @@ import type { Middleware } from 'koa';
 import { createAdminRouter, type AdminDeps } from './admin/router.js';
 import { createInteractionRoutes } from './interactions/routes.js';
 import { createFeedRoutes } from './revocation/feed-routes.js';
+import { createForwardAuthRoutes, forwardAuthPath } from './gateway/forward-auth.js';
 import type { FeedHub } from './revocation/feed-hub.js';
 import type { Audit } from './audit/audit.js';
 import { createTokenRateLimit } from './throttle/request-rates.js';
@@ -61,7 +62,7 @@ export interface AppDeps extends AdminDeps {
  * authorization, JWKS, discovery...) skips them, so the token hot path does not pay for matching
  * a dozen route tables. Case-sensitive, as the routers are (http/router.ts).
  */
-const ownPathPrefixes = ['/admin', '/interaction', '/healthz', '/readyz', '/metrics', '/assets/', '/revocations'];
+const ownPathPrefixes = ['/admin', '/interaction', '/healthz', '/readyz', '/metrics', '/assets/', '/revocations', forwardAuthPath];
 
 const isOwnPath = (path: string): boolean => ownPathPrefixes.some((prefix) => path.startsWith(prefix));
 
@@ -74,6 +75,7 @@ function createOwnRoutes(deps: AppDeps): Middleware {
       createAssetRoutes(),
       createInteractionRoutes(deps),
       createFeedRoutes({ ...deps, hub: deps.feedHub }),
+      createForwardAuthRoutes(deps),
       createAdminRouter(deps),
     ].flatMap((router) => [router.routes(), router.allowedMethods()]),
   ) as Middleware;

@@ -25,7 +25,7 @@ function challengeText(text: string): string {
   return text.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, "'");
 }
 
-function unauthorized(realm: string, description: string, error?: string, scheme: 'Bearer' | 'DPoP' = 'Bearer', headers: Record<string, string> = {}): HttpError {
+export function unauthorized(realm: string, description: string, error?: string, scheme: 'Bearer' | 'DPoP' = 'Bearer', headers: Record<string, string> = {}): HttpError {
   // §3.1: a request without credentials gets a bare challenge and no error code.
   const challenge = error
     ? `${scheme} realm="${realm}", error="${error}", error_description="${challengeText(description)}"`
@@ -47,18 +47,29 @@ export interface BearerAuthDeps {
   takeDpopProof: TakeDpopProof;
 }
 
+/** The access token of the Authorization header (RFC 6750 §2.1, RFC 9449 §7.1), or the 401 to answer. */
+export function presentedToken(ctx: Context, realm: string): { scheme: 'Bearer' | 'DPoP'; token: string } {
+  const header = ctx.get('authorization');
+  const match = /^(Bearer|DPoP) ([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
+  if (!header) throw unauthorized(realm, 'an access token is required');
+  if (!match) throw unauthorized(realm, 'the Authorization header must be: Bearer <token> (or DPoP <token> with a DPoP proof)', 'invalid_request');
+  return { scheme: match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer', token: match[2]! };
+}
+
 /**
  * RFC 9449 §7: a bound token (`cnf.jkt`) needs the DPoP scheme and a proof by that key for this
  * request (method, URL, `ath`); an unbound token sent as DPoP is refused too (§7.1: the scheme
  * says the token is bound).
  */
-async function checkSenderConstraint(
+export async function checkSenderConstraint(
   ctx: Context,
   takeDpopProof: TakeDpopProof,
   realm: string,
   scheme: 'Bearer' | 'DPoP',
   token: string,
   jkt: string | undefined,
+  /** The request the proof is for: this one, or the one a gateway forwards (gateway/forward-auth.ts). */
+  target: { method: string; url: string } = { method: ctx.method, url: `${ctx.protocol}://${ctx.host}${ctx.path}` },
 ): Promise<void> {
   if (jkt === undefined) {
     if (scheme === 'DPoP') throw unauthorized(realm, 'the access token is not DPoP-bound: send it as Bearer', 'invalid_token', 'DPoP');
@@ -67,7 +78,7 @@ async function checkSenderConstraint(
   if (scheme !== 'DPoP') throw unauthorized(realm, 'the access token is DPoP-bound: send it as DPoP <token> with a DPoP proof', 'invalid_token', 'DPoP');
   const proofs = dpopHeaders(ctx.req.rawHeaders);
   if (proofs.length === 0) throw unauthorized(realm, 'a DPoP proof is required with this access token', 'invalid_dpop_proof', 'DPoP');
-  const outcome = await takeDpopProof({ proofs, method: ctx.method, url: `${ctx.protocol}://${ctx.host}${ctx.path}`, accessToken: token });
+  const outcome = await takeDpopProof({ proofs, method: target.method, url: target.url, accessToken: token });
   if (!outcome.ok) {
     throw unauthorized(realm, outcome.description, outcome.error, 'DPoP', outcome.nonce ? { 'DPoP-Nonce': outcome.nonce } : {});
   }
@@ -79,12 +90,7 @@ async function checkSenderConstraint(
 export function createBearerAuth(deps: BearerAuthDeps, api: { realm: string; audience: string; scope: string }) {
   const { realm, audience, scope } = api;
   return async function requireBearerToken(ctx: Context, next: Next): Promise<void> {
-    const header = ctx.get('authorization');
-    const match = /^(Bearer|DPoP) ([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
-    if (!header) throw unauthorized(realm, 'an access token is required');
-    if (!match) throw unauthorized(realm, 'the Authorization header must be: Bearer <token> (or DPoP <token> with a DPoP proof)', 'invalid_request');
-    const scheme = match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
-    const token = match[2]!;
+    const { scheme, token } = presentedToken(ctx, realm);
 
     const checked = await checkAccessToken(deps, token);
     if (!checked.ok && checked.reason !== 'revoked') {

@@ -67,6 +67,12 @@ export interface TokenVerifierOptions {
   fetch?: typeof fetch;
   /** RFC 9449: accept only DPoP-bound tokens, with their proof (an API registered with dpop_bound_access_tokens). */
   requireDpop?: boolean;
+  /**
+   * For a service behind a gateway that checks DPoP proofs itself (Portcullis' /forward-auth): a
+   * bound token's proof was checked there, so a bound inner token is accepted as Bearer. Only
+   * where nothing but the gateway can reach the service.
+   */
+  dpopCheckedUpstream?: boolean;
   /** RFC 9449 §9: this API's own DPoP nonces, when it issues any (`next` is sent as DPoP-Nonce). */
   dpopNonces?: DpopNonces & { next(): string };
 }
@@ -172,7 +178,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   return {
     async verify(token, verifyOptions = {}) {
       const claims = await verifyToken(token);
-      if (claims.cnf?.jkt !== undefined) {
+      if (claims.cnf?.jkt !== undefined && !options.dpopCheckedUpstream) {
         throw new TokenVerificationError('ERR_DPOP_BOUND_TOKEN', 'the access token is DPoP-bound: its proof must be checked with authenticate(request)');
       }
       if (options.requireDpop) throw new TokenVerificationError('ERR_DPOP_REQUIRED', 'this API accepts only DPoP-bound access tokens');
@@ -186,7 +192,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       if (presented.scheme === 'DPoP') {
         if (typeof jkt !== 'string') throw new TokenVerificationError('ERR_TOKEN_INVALID', 'the access token is not DPoP-bound: send it as Bearer');
         await checkDpopProof(request, presented.token, jkt, seenProofs, { clockToleranceSeconds: clockTolerance, nonces: options.dpopNonces });
-      } else if (jkt !== undefined) {
+      } else if (jkt !== undefined && !options.dpopCheckedUpstream) {
         throw new TokenVerificationError('ERR_DPOP_BOUND_TOKEN', 'the access token is DPoP-bound: send it as DPoP <token> with a DPoP proof');
       } else if (options.requireDpop) {
         throw new TokenVerificationError('ERR_DPOP_REQUIRED', 'this API accepts only DPoP-bound access tokens');
