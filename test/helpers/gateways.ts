@@ -13,6 +13,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const deployDir = fileURLToPath(new URL('../../deploy/', import.meta.url));
 
+/** deploy/<folder>, where a config finds the files it loads (HAProxy's Lua action). */
+export function deployDirectory(folder: string): string {
+  return path.join(deployDir, folder);
+}
+
 /** deploy/<file> with every {{NAME}} replaced; a placeholder left over fails the test. */
 export async function renderDeployFile(file: string, values: Record<string, string>): Promise<string> {
   let text = await fs.readFile(path.join(deployDir, file), 'utf8');
