@@ -58,6 +58,8 @@ export interface TokenRequest {
   /** client_secret_basic (default) or client_secret_post. */
   method?: 'basic' | 'post';
   params: Record<string, string | string[]>;
+  /** Sent as well (a DPoP proof, say). */
+  headers?: Record<string, string>;
   log?: ResponseLog;
 }
 
@@ -66,7 +68,7 @@ export async function requestToken(baseUrl: string, request: TokenRequest): Prom
   for (const [name, value] of Object.entries(request.params)) {
     for (const item of Array.isArray(value) ? value : [value]) body.append(name, item);
   }
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', ...request.headers };
   if (request.method === 'post') {
     body.set('client_id', request.clientId);
     body.set('client_secret', request.clientSecret);

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import { createTokenVerifier } from '../../src/verify/index.js';
 import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
-import { basicAuth, createAdminApi, getAdminToken, readResponse, ResponseLog, type AdminApi } from '../helpers/http-support.js';
+import { basicAuth, clientCredentialsToken, createAdminApi, getAdminToken, ResponseLog, type AdminApi } from '../helpers/http-support.js';
 import { dpopKey, dpopProof, type DpopKey } from '../helpers/dpop.js';
 
 const opaqueApi = 'https://api.test/fa-orders';
@@ -29,17 +29,14 @@ describe(`forward-auth for gateways (${storesLabel})`, () => {
     return { id: created.json!.client_id as string, secret: created.json!.client_secret as string };
   }
 
-  async function token(resource: string, key?: DpopKey): Promise<string> {
-    const answer = await readResponse(
-      await fetch(`${server.url}/token`, {
-        method: 'POST',
-        headers: { authorization: basicAuth(app.id, app.secret), ...(key ? { dpop: await dpopProof(key, { htu: `${server.issuer}/token` }) } : {}) },
-        body: new URLSearchParams({ grant_type: 'client_credentials', resource }),
-      }),
-    );
-    assert.equal(answer.status, 200, answer.text);
-    return answer.json!.access_token as string;
-  }
+  const token = async (resource: string, key?: DpopKey) =>
+    clientCredentialsToken(server.url, {
+      clientId: app.id,
+      clientSecret: app.secret,
+      params: { resource },
+      headers: key ? { dpop: await dpopProof(key, { htu: `${server.issuer}/token` }) } : {},
+      log,
+    });
 
   async function check(headers: Record<string, string>, as: { id: string; secret: string } | null = gateway) {
     const response = await fetch(`${server.url}/forward-auth`, {

@@ -8,10 +8,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { decodeJwt } from 'jose';
+import { verifiedAccessToken } from '../helpers/access-tokens.js';
 import { createTokenVerifier, TokenVerificationError } from '../../src/verify/index.js';
 import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
-import { basicAuth, createAdminApi, getAdminToken, readResponse, ResponseLog, type AdminApi } from '../helpers/http-support.js';
+import { basicAuth, clientCredentialsToken, createAdminApi, getAdminToken, readResponse, ResponseLog, type AdminApi } from '../helpers/http-support.js';
 import { fastPathServedCount } from '../helpers/fast-path.js';
 import { until } from '../helpers/wait.js';
 import { dpopKey, dpopProof } from '../helpers/dpop.js';
@@ -34,17 +35,8 @@ describe(`phantom tokens: opaque outside, JWT inside (${storesLabel})`, () => {
     return { id: created.json!.client_id as string, secret: created.json!.client_secret as string };
   }
 
-  async function token(resource: string, headers: Record<string, string> = {}): Promise<string> {
-    const answer = await readResponse(
-      await fetch(`${server.url}/token`, {
-        method: 'POST',
-        headers: { authorization: basicAuth(app.id, app.secret), ...headers },
-        body: new URLSearchParams({ grant_type: 'client_credentials', resource }),
-      }),
-    );
-    assert.equal(answer.status, 200, answer.text);
-    return answer.json!.access_token as string;
-  }
+  const token = (resource: string, headers: Record<string, string> = {}) =>
+    clientCredentialsToken(server.url, { clientId: app.id, clientSecret: app.secret, params: { resource }, headers, log });
 
   /** The trade as a gateway makes it; `library` adds an unknown parameter so the library answers. */
   async function trade(value: string, as = gateway, via: 'fast path' | 'library' = 'fast path') {
@@ -62,10 +54,7 @@ describe(`phantom tokens: opaque outside, JWT inside (${storesLabel})`, () => {
     return { status: response.status, type: response.headers.get('content-type'), cache: response.headers.get('cache-control'), text, served };
   }
 
-  async function verifiedInner(jwt: string, audience: string) {
-    const jwks = (await (await fetch(`${server.url}/jwks`)).json()) as { keys: [] };
-    return (await jwtVerify(jwt, createLocalJWKSet(jwks), { issuer: server.issuer, audience, typ: 'at+jwt', algorithms: ['ES256'] })).payload;
-  }
+  const verifiedInner = (jwt: string, audience: string) => verifiedAccessToken(server, jwt, audience);
 
   before(async () => {
     env = await createTestEnvironment();
