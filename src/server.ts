@@ -24,7 +24,7 @@ import { dpopNonceSource } from './oidc/internals.js';
 import { createTokenAccessPolicy } from './oidc/token-access-policy.js';
 import type { JwtEndpointDeps } from './revocation/jwt-endpoints.js';
 import { createAccessTokenVerifier } from './tokens/access-token-verifier.js';
-import { createAccessTokenSigner } from './tokens/access-token-signer.js';
+import { createAccessTokenSigner, createJwtSigner } from './tokens/access-token-signer.js';
 import { createFeedHub } from './revocation/feed-hub.js';
 import { openRevocations } from './revocation/revocations.js';
 import { rateLimited } from './rate-limited.js';
@@ -126,7 +126,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     });
     const jwtEndpoints: JwtEndpointDeps = { verifyAccessToken, revocations, audit, ...createTokenAccessPolicy(catalog) };
     // One access-token signer for every path that signs outside the library (fast paths, phantom trade).
-    const phantomTokens = { issuer: config.issuer, access, signAccessToken: createAccessTokenSigner(keyRing), verifyAccessToken, revocations };
+    const signJwt = createJwtSigner(keyRing);
+    const phantomTokens = { issuer: config.issuer, access, signAccessToken: createAccessTokenSigner(signJwt), verifyAccessToken, revocations };
     // One replay store and one nonce secret for every DPoP proof, on every instance (RFC 9449 §11.1, §8).
     const takeDpopProof = createDpopProofs({
       store,
@@ -176,6 +177,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           jwtEndpoints,
           checkClientAssertion,
           phantomTokens,
+          signJwt,
         }),
       keyRing,
     );

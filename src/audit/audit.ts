@@ -62,7 +62,7 @@ function createGroupWriter(db: Queryable): (event: SecurityEvent) => Promise<voi
  * (GET /admin/events), and a redacted log line each would cost a token exchange about 8% of its
  * CPU, so they log at debug. Their failures log at warn like every other.
  */
-const routineSuccesses = new Set(['token_exchange']);
+const routineSuccesses = new Set(['token_exchange', 'txn_token']);
 
 export function createAudit(deps: { db: Queryable; log: Logger; onEvent?: (event: SecurityEvent) => void }): Audit {
   const write = createGroupWriter(deps.db);

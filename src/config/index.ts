@@ -22,6 +22,10 @@ export interface Config {
   readonly tokenExchangeMaxDepth: number;
   readonly clientAssertionMaxLifetime: number;
   readonly clientAssertionAcceptTokenEndpointAudience: boolean;
+  /** Transaction Tokens' audience: the trust domain (TRUST_DOMAIN, default the issuer). */
+  readonly trustDomain: string;
+  /** Seconds a Transaction Token lives (TXN_TOKEN_LIFETIME, default 60, at most 300). */
+  readonly txnTokenLifetime: number;
   /** RFC 9449 §8: every DPoP proof must carry a server nonce (DPOP_REQUIRE_NONCE). */
   readonly dpopRequireNonce: boolean;
   readonly jwksUriAllowPrivate: boolean;
@@ -105,6 +109,15 @@ function isLoopbackHost(hostname: string): boolean {
 
 // OIDC Core §2 / RFC 8414 §2: the issuer is an https URL with no query or fragment; we allow
 // http only for loopback hosts (development) or when not in production.
+/** The trust domain Transaction Tokens are for (draft-ietf-oauth-transaction-tokens §4): a URI, no fragment. */
+function readTrustDomain(env: Env, issuer: string): string {
+  const value = read(env, 'TRUST_DOMAIN');
+  if (value === undefined) return issuer;
+  const url = URL.parse(value);
+  if (!url || url.hash || !/^[a-z][a-z0-9+.-]*:/i.test(value)) throw new ConfigError('TRUST_DOMAIN', 'must be an absolute URI without a fragment');
+  return value;
+}
+
 function readIssuer(env: Env, port: number, production: boolean): string {
   const raw = read(env, 'ISSUER') ?? `http://localhost:${port}`;
   let url: URL;
@@ -185,10 +198,13 @@ export function loadConfig(env: Env = process.env): Config {
   if (!logLevels.has(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of ${[...logLevels].join(', ')}`);
   }
+  const issuer = readIssuer(env, port, production);
   return Object.freeze({
     port,
     host: read(env, 'HOST') ?? '0.0.0.0',
-    issuer: readIssuer(env, port, production),
+    issuer,
+    trustDomain: readTrustDomain(env, issuer),
+    txnTokenLifetime: readSeconds(env, 'TXN_TOKEN_LIFETIME', 60, 5, 300),
     production,
     databaseUrl: readUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     databaseQueryTimeout: readSeconds(env, 'DATABASE_QUERY_TIMEOUT', 3, 1, 60),

@@ -32,6 +32,7 @@ import type { Audit } from '../audit/audit.js';
 import { createJwtIntrospection, createJwtRevocation, type JwtEndpointDeps } from '../revocation/jwt-endpoints.js';
 import { createPhantomIntrospection } from './phantom-introspection.js';
 import type { PhantomTokenDeps } from '../tokens/phantom-token.js';
+import type { SignJwt } from '../tokens/access-token-signer.js';
 import type { VerifyAccessToken } from '../tokens/access-token-verifier.js';
 import { countLibraryIssuedTokens } from '../tokens/issued-tokens.js';
 import type { RevocationStore } from '../stores/revocations/types.js';
@@ -61,6 +62,8 @@ export interface ProviderDeps {
   checkClientAssertion: ReturnType<typeof createClientAssertionCheck>;
   /** The phantom-token trade at introspection (shared with the fast path). */
   phantomTokens: PhantomTokenDeps;
+  /** Signs the JWTs we issue outside the library (Transaction Tokens). */
+  signJwt: SignJwt;
 }
 
 /** Seconds of clock skew tolerated between us and clients (the library's default is 15). */
@@ -171,6 +174,9 @@ export function createProvider(deps: ProviderDeps): Provider {
     revocations: deps.revocations,
     verifyAccessToken: deps.verifyAccessToken,
     maxChainDepth: config.tokenExchangeMaxDepth,
+  }, {
+    deps: { catalog: deps.catalog, issuer: config.issuer, trustDomain: config.trustDomain, lifetime: config.txnTokenLifetime },
+    signJwt: deps.signJwt,
   });
   const phantom = createPhantomIntrospection(deps.phantomTokens);
   const jwtIntrospection = createJwtIntrospection(deps.jwtEndpoints);

@@ -22,6 +22,9 @@ import type { ResourceRecord } from '../stores/resources.js';
 import type { ResourceAccess } from './resource-access.js';
 import { exchangedFromClaim, issuedAtMsClaim, type ExchangedFromEntry } from './token-claims.js';
 import { splitScope } from './scopes.js';
+import { list, required, single, type Params } from './request-params.js';
+
+export type { Params } from './request-params.js';
 import { senderConstraintRefusal } from './sender-constraint.js';
 import { grantApiScopes, scopeRefusalError } from './granted-scopes.js';
 import { admittedActor, chainOf, delegate, exchangeLifetime, type ActClaim } from './delegation.js';
@@ -39,6 +42,9 @@ export const tokenExchangeParameters = [
   'audience',
   'resource',
   'scope',
+  // draft-ietf-oauth-transaction-tokens §6.1 (requested_token_type txn_token: transaction-token.ts).
+  'request_context',
+  'request_details',
 ];
 
 export interface TokenExchangeDeps extends PresentedTokenDeps {
@@ -46,25 +52,6 @@ export interface TokenExchangeDeps extends PresentedTokenDeps {
   access: ResourceAccess;
   audit: Audit;
   maxChainDepth: number;
-}
-
-export type Params = Record<string, string | string[] | undefined>;
-
-function single(params: Params, name: string): string | undefined {
-  const value = params[name];
-  if (Array.isArray(value)) throw new errors.InvalidRequest(`${name} must be given once`);
-  return value === '' ? undefined : value;
-}
-
-function list(params: Params, name: string): string[] {
-  const value = params[name];
-  return value === undefined ? [] : Array.isArray(value) ? value : [value];
-}
-
-function required(params: Params, name: string): string {
-  const value = single(params, name);
-  if (!value) throw new errors.InvalidRequest(`missing required parameter '${name}'`);
-  return value;
 }
 
 /**

@@ -17,14 +17,62 @@ import {
 } from '../../tokens/token-exchange.js';
 import { setDelegationClaims } from '../config/extra-token-claims.js';
 import { grantlessAccessToken } from '../internals.js';
+import type { SignJwt } from '../../tokens/access-token-signer.js';
+import {
+  decideTransactionToken,
+  transactionTokenResponse,
+  txnTokenJwtType,
+  txnTokenType,
+  type TransactionTokenDecision,
+  type TransactionTokenDeps,
+} from '../../tokens/transaction-token.js';
 import { dpopProofOf } from '../../tokens/dpop-proofs.js';
 import { clientConstraintRefusal } from '../../tokens/sender-constraint.js';
 import { refused } from '../../tokens/presented-token.js';
 
-export function registerTokenExchange(provider: Provider, deps: TokenExchangeDeps): void {
+/** What the Transaction Token Service (tokens/transaction-token.ts) needs besides the exchange's. */
+export interface TransactionTokenService {
+  deps: Omit<TransactionTokenDeps, 'provider' | 'verifyAccessToken' | 'revocations'>;
+  signJwt: SignJwt;
+}
+
+export function registerTokenExchange(provider: Provider, deps: TokenExchangeDeps, transactionTokens: TransactionTokenService): void {
+  /** draft-ietf-oauth-transaction-tokens §6: the same grant, asking for a Txn-Token. */
+  async function issueTransactionToken(ctx: KoaContextWithOIDC, params: Params): Promise<void> {
+    const caller = ctx.oidc.client!;
+    let decision: TransactionTokenDecision;
+    try {
+      decision = await decideTransactionToken({ ...deps, ...transactionTokens.deps }, caller, params);
+    } catch (error) {
+      if (error instanceof errors.OIDCProviderError) {
+        await deps.audit.record({
+          type: 'txn_token',
+          outcome: 'failure',
+          clientId: caller.clientId,
+          details: { reason: error.error_description ?? error.message, error: error.error },
+        });
+      }
+      throw error;
+    }
+    const txnToken = await transactionTokens.signJwt(txnTokenJwtType, decision.claims);
+    // Never the token itself in the trail: its `txn`, `sub` and requesting workload.
+    await deps.audit.record({
+      type: 'txn_token',
+      outcome: 'success',
+      clientId: caller.clientId,
+      sub: decision.subject.sub,
+      details: { txn: decision.claims.txn, req_wl: decision.claims.req_wl, scope: decision.claims.scope },
+    });
+    ctx.body = transactionTokenResponse(txnToken, decision);
+  }
+
   async function exchangeToken(ctx: KoaContextWithOIDC): Promise<void> {
     const issuedAt = Date.now();
     const params = ctx.oidc.params as Params;
+    if (params.requested_token_type === txnTokenType) {
+      await issueTransactionToken(ctx, params);
+      return;
+    }
     const caller = ctx.oidc.client!;
     // The proof the gate accepted for this request (oidc/dpop-gate.ts), the library's checks passed too.
     const dpopJkt = dpopProofOf(ctx.req)?.jkt;
