@@ -17,7 +17,11 @@ export type TokenVerificationCode =
   /** RFC 9449 §11.1: the proof was used before. */
   | 'ERR_DPOP_PROOF_REPLAYED'
   /** RFC 9449 §9: the proof must carry a (current) nonce of this API. */
-  | 'ERR_DPOP_NONCE_REQUIRED';
+  | 'ERR_DPOP_NONCE_REQUIRED'
+  /** Transaction Tokens: no Txn-Token header, one that fails its checks (or one in Authorization), an expired one. */
+  | 'ERR_TXN_TOKEN_MISSING'
+  | 'ERR_TXN_TOKEN_INVALID'
+  | 'ERR_TXN_TOKEN_EXPIRED';
 
 export class TokenVerificationError extends Error {
   constructor(

@@ -34,6 +34,8 @@ export {
   type PresentedAccessToken,
 } from './request-auth.js';
 export { accessTokenHash, dpopSigningAlgorithms, verifyDpopProof, type DpopProofCheck, type DpopNonces } from './dpop-proof.js';
+export { forwardTransactionToken, txnTokenHeader, type VerifiedTransactionToken } from './transaction-token.js';
+import { verifyTransactionToken, type VerifiedTransactionToken } from './transaction-token.js';
 
 export { TokenVerificationError, type TokenVerificationCode } from './errors.js';
 
@@ -73,6 +75,8 @@ export interface TokenVerifierOptions {
    * where nothing but the gateway can reach the service.
    */
   dpopCheckedUpstream?: boolean;
+  /** The trust domain Transaction Tokens are addressed to (Portcullis' TRUST_DOMAIN; default the issuer). */
+  trustDomain?: string;
   /** RFC 9449 §9: this API's own DPoP nonces, when it issues any (`next` is sent as DPoP-Nonce). */
   dpopNonces?: DpopNonces & { next(): string };
 }
@@ -110,6 +114,8 @@ export interface TokenVerifier {
   verify(token: string, options?: VerifyOptions): Promise<VerifiedToken>;
   /** The token of a request (Bearer or DPoP, RFC 9449 §7), with the proof of a bound token. */
   authenticate(request: IncomingRequest, options?: VerifyOptions): Promise<AuthenticatedRequest>;
+  /** The request's Txn-Token header (draft-ietf-oauth-transaction-tokens §7.3), for `trustDomain`. */
+  transactionToken(request: IncomingRequest): Promise<VerifiedTransactionToken>;
   /** Resolves once the revocation feed is up to date (at once without a feed). */
   ready(): Promise<void>;
   close(): void;
@@ -199,6 +205,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       }
       return { ...authorize(claims, verifyOptions), scheme: presented.scheme };
     },
+    transactionToken: (request) =>
+      verifyTransactionToken(request, { jwks, issuer, trustDomain: options.trustDomain ?? issuer, algorithms, clockTolerance }),
     ready: () => feed?.ready() ?? Promise.resolve(),
     close: () => feed?.close(),
   };

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { CompactSign, createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type CryptoKey } from 'jose';
+import { createTokenVerifier, forwardTransactionToken, TokenVerificationError } from '../../src/verify/index.js';
 import { createTestEnvironment, storesLabel, type TestEnvironment, type TestServer } from '../helpers/server.js';
 import { basicAuth, clientCredentialsToken, createAdminApi, getAdminToken, readResponse, ResponseLog, type AdminApi, type JsonResponse } from '../helpers/http-support.js';
 
@@ -141,6 +142,40 @@ describe(`Transaction Tokens (${storesLabel})`, () => {
     const answer = await txnRequest({ subject_token: revokedToken });
     assert.equal(answer.status, 400, answer.text);
     assert.equal(answer.json?.error, 'invalid_grant');
+  });
+
+  it('two services verify it from the Txn-Token header with portcullis/verify and forward it unmodified; in Authorization it is refused', async () => {
+    const answer = await txnRequest({ subject_token: await userToken(), scope: 'edge.read', request_details: JSON.stringify({ action: 'checkout' }) });
+    const txnToken = answer.json!.access_token as string;
+    const services = ['https://api.test/txn-payments', 'https://api.test/txn-ledger'].map((audience) =>
+      createTokenVerifier({ issuer: server.issuer, audience, revocationFeed: false, trustDomain }),
+    );
+    try {
+      const first = { method: 'POST', url: 'https://payments.internal/charge', headers: { 'txn-token': txnToken } };
+      const seen = await services[0]!.transactionToken(first);
+      assert.equal(seen.sub, app.id);
+      assert.deepEqual(seen.scopes, ['edge.read']);
+      assert.equal(seen.reqWl, edge.id);
+      assert.deepEqual(seen.tctx, { action: 'checkout' });
+      // The first service calls the second with the same token, unmodified.
+      const onward = forwardTransactionToken(first, { 'content-type': 'application/json' });
+      assert.equal(onward['Txn-Token'], txnToken);
+      const second = await services[1]!.transactionToken({ method: 'GET', url: 'https://ledger.internal/x', headers: { 'txn-token': onward['Txn-Token'] } });
+      assert.equal(second.txn, seen.txn);
+
+      const codeOf = (promise: Promise<unknown>) => promise.then(() => 'ok', (error: unknown) => (error as TokenVerificationError).code);
+      assert.equal(await codeOf(services[0]!.transactionToken({ method: 'GET', url: 'https://x', headers: { authorization: `Bearer ${txnToken}`, 'txn-token': txnToken } })), 'ERR_TXN_TOKEN_INVALID');
+      assert.equal(await codeOf(services[0]!.authenticate({ method: 'GET', url: 'https://x', headers: { authorization: `Bearer ${txnToken}` } })), 'ERR_TOKEN_INVALID');
+      assert.equal(await codeOf(services[0]!.transactionToken({ method: 'GET', url: 'https://x', headers: {} })), 'ERR_TXN_TOKEN_MISSING');
+      const [h, , sig] = txnToken.split('.');
+      const tampered = `${h}.${Buffer.from(JSON.stringify({ ...decodeJwt(txnToken), scope: 'edge.write' })).toString('base64url')}.${sig}`;
+      assert.equal(await codeOf(services[0]!.transactionToken({ method: 'GET', url: 'https://x', headers: { 'txn-token': tampered } })), 'ERR_TXN_TOKEN_INVALID');
+      const elsewhere = createTokenVerifier({ issuer: server.issuer, audience: 'https://api.test/x', revocationFeed: false, trustDomain: 'https://other.trust.test' });
+      assert.equal(await codeOf(elsewhere.transactionToken(first)), 'ERR_TXN_TOKEN_INVALID', 'another trust domain');
+      elsewhere.close();
+    } finally {
+      for (const service of services) service.close();
+    }
   });
 
   it('a Txn-Token is never an access token: refused by the admin API, userinfo and token exchange', async () => {
