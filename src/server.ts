@@ -178,6 +178,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           checkClientAssertion,
           phantomTokens,
           signJwt,
+          publishedKeys: () => keyRing.current().published,
         }),
       keyRing,
     );

@@ -26,6 +26,8 @@ export interface Config {
   readonly trustDomain: string;
   /** Seconds a Transaction Token lives (TXN_TOKEN_LIFETIME, default 60, at most 300). */
   readonly txnTokenLifetime: number;
+  /** How many times a Transaction Token may be replaced (TXN_TOKEN_MAX_REPLACEMENTS, default 3). */
+  readonly txnTokenMaxReplacements: number;
   /** RFC 9449 §8: every DPoP proof must carry a server nonce (DPOP_REQUIRE_NONCE). */
   readonly dpopRequireNonce: boolean;
   readonly jwksUriAllowPrivate: boolean;
@@ -205,6 +207,7 @@ export function loadConfig(env: Env = process.env): Config {
     issuer,
     trustDomain: readTrustDomain(env, issuer),
     txnTokenLifetime: readSeconds(env, 'TXN_TOKEN_LIFETIME', 60, 5, 300),
+    txnTokenMaxReplacements: readInteger(env, 'TXN_TOKEN_MAX_REPLACEMENTS', 3, 0, 10),
     production,
     databaseUrl: readUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     databaseQueryTimeout: readSeconds(env, 'DATABASE_QUERY_TIMEOUT', 3, 1, 60),

@@ -33,6 +33,7 @@ import { createJwtIntrospection, createJwtRevocation, type JwtEndpointDeps } fro
 import { createPhantomIntrospection } from './phantom-introspection.js';
 import type { PhantomTokenDeps } from '../tokens/phantom-token.js';
 import type { SignJwt } from '../tokens/access-token-signer.js';
+import type { JWK } from 'jose';
 import type { VerifyAccessToken } from '../tokens/access-token-verifier.js';
 import { countLibraryIssuedTokens } from '../tokens/issued-tokens.js';
 import type { RevocationStore } from '../stores/revocations/types.js';
@@ -64,6 +65,8 @@ export interface ProviderDeps {
   phantomTokens: PhantomTokenDeps;
   /** Signs the JWTs we issue outside the library (Transaction Tokens). */
   signJwt: SignJwt;
+  /** The public keys published now (key rotation changes them). */
+  publishedKeys: () => readonly JWK[];
 }
 
 /** Seconds of clock skew tolerated between us and clients (the library's default is 15). */
@@ -175,7 +178,15 @@ export function createProvider(deps: ProviderDeps): Provider {
     verifyAccessToken: deps.verifyAccessToken,
     maxChainDepth: config.tokenExchangeMaxDepth,
   }, {
-    deps: { catalog: deps.catalog, issuer: config.issuer, trustDomain: config.trustDomain, lifetime: config.txnTokenLifetime },
+    deps: {
+      catalog: deps.catalog,
+      issuer: config.issuer,
+      trustDomain: config.trustDomain,
+      lifetime: config.txnTokenLifetime,
+      maxReplacements: config.txnTokenMaxReplacements,
+      publishedKeys: deps.publishedKeys,
+      clockTolerance,
+    },
     signJwt: deps.signJwt,
   });
   const phantom = createPhantomIntrospection(deps.phantomTokens);

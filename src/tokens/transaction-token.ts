@@ -13,7 +13,13 @@
 // - the answer has no refresh token and `token_type: N_A` (RFC 8693 §2.2.1).
 // A Txn-Token is never an access token: every access-token check requires `typ` at+jwt
 // (access-token-verifier.ts), so it is refused wherever one is presented as one.
+//
+// Replacement (draft §6.2.2): a workload holding a Txn-Token may present it as the subject
+// (`subject_token_type` = txn_token) for a replacement: `txn`, `sub`, `aud`, `tctx` and `rctx`
+// stay; the scope never widens; `exp` never moves later; `req_wl` grows into the chain of
+// requesting workloads, comma-separated, oldest first; at most TXN_TOKEN_MAX_REPLACEMENTS times.
 import crypto from 'node:crypto';
+import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { errors } from 'oidc-provider';
 import type { Catalog } from '../catalog/catalog.js';
 import { readPresentedToken, refused, type PresentedToken, type PresentedTokenDeps } from './presented-token.js';
@@ -32,12 +38,37 @@ export interface TransactionTokenDeps extends PresentedTokenDeps {
   trustDomain: string;
   /** Seconds a Txn-Token lives at most (TXN_TOKEN_LIFETIME). */
   lifetime: number;
+  /** How many times a Txn-Token may be replaced (TXN_TOKEN_MAX_REPLACEMENTS). */
+  maxReplacements: number;
+  /** The keys we publish (a Txn-Token presented for replacement is checked against them). */
+  publishedKeys: () => readonly JWK[];
+  clockTolerance: number;
 }
+
+/** A Txn-Token of ours for this trust domain, unexpired; refused with invalid_grant otherwise. */
+async function readTransactionToken(deps: TransactionTokenDeps, value: string): Promise<JWTPayload> {
+  try {
+    const { payload } = await jwtVerify(value, createLocalJWKSet({ keys: [...deps.publishedKeys()] }), {
+      issuer: deps.issuer,
+      audience: deps.trustDomain,
+      typ: txnTokenJwtType,
+      algorithms: ['ES256'],
+      requiredClaims: ['iat', 'exp', 'txn', 'sub'],
+      clockTolerance: deps.clockTolerance,
+    });
+    return payload;
+  } catch {
+    throw refused('subject_token is not a valid Txn-Token of this trust domain');
+  }
+}
+
+/** The workloads that asked for this Txn-Token and the ones it replaced, oldest first. */
+const requestingWorkloads = (claims: JWTPayload): string[] => (typeof claims.req_wl === 'string' ? claims.req_wl.split(',') : []);
 
 export interface TransactionTokenDecision {
   claims: Record<string, unknown>;
   lifetime: number;
-  subject: PresentedToken;
+  subject: Pick<PresentedToken, 'sub'>;
 }
 
 /** A JSON object parameter (draft §6.1), within the size limit; undefined when absent. */
@@ -70,16 +101,14 @@ export async function decideTransactionToken(
   if (list(params, 'resource').length > 0 || audiences.length !== 1 || audiences[0] !== deps.trustDomain) {
     throw new errors.InvalidTarget(`audience must be the trust domain ${deps.trustDomain}, and no resource`);
   }
+  if (single(params, 'subject_token_type') === txnTokenType) return replaceTransactionToken(deps, caller, params, nowMs);
   const tctx = jsonObject(params, 'request_details');
   const rctx = jsonObject(params, 'request_context');
   const subject = await readPresentedToken(deps, required(params, 'subject_token'), required(params, 'subject_token_type'), 'subject_token');
   if (!subject.audiences.some((audience) => workloadOf.some((api) => api.identifier === audience))) {
     throw refused('subject_token is not addressed to an API this workload acts for');
   }
-  const requested = splitScope(single(params, 'scope'));
-  const wider = requested.find((scope) => !subject.scopes.includes(scope));
-  if (wider !== undefined) throw new errors.InvalidScope(`scope ${wider} is not in the subject token`, wider);
-  const scope = (requested.length ? [...new Set(requested)] : subject.scopes).join(' ');
+  const scope = narrowedScope(params, subject.scopes);
   const iat = Math.floor(nowMs / 1000);
   const lifetime = Math.min(deps.lifetime, subject.exp - iat);
   if (lifetime <= 0) throw refused('subject_token is expired');
@@ -95,6 +124,50 @@ export async function decideTransactionToken(
       sub: subject.sub,
       scope,
       req_wl: caller.clientId,
+      ...(tctx ? { tctx } : {}),
+      ...(rctx ? { rctx } : {}),
+    },
+  };
+}
+
+/** The scope asked for, which must lie within `held` (invalid_scope otherwise); all of it by default. */
+function narrowedScope(params: Params, held: readonly string[]): string {
+  const requested = splitScope(single(params, 'scope'));
+  const wider = requested.find((scope) => !held.includes(scope));
+  if (wider !== undefined) throw new errors.InvalidScope(`scope ${wider} is not in the subject token`, wider);
+  return (requested.length ? [...new Set(requested)] : held).join(' ');
+}
+
+async function replaceTransactionToken(
+  deps: TransactionTokenDeps,
+  caller: { clientId: string },
+  params: Params,
+  nowMs: number,
+): Promise<TransactionTokenDecision> {
+  const previous = await readTransactionToken(deps, required(params, 'subject_token'));
+  // Its user revoked since it was issued (or the txn itself): no replacement.
+  if (await deps.revocations.isRevoked({ jti: String(previous.txn), issuedAt: previous.iat! * 1000, sub: String(previous.sub) })) {
+    throw refused('subject_token has been revoked');
+  }
+  const chain = requestingWorkloads(previous);
+  if (chain.length > deps.maxReplacements) throw refused(`this Txn-Token has been replaced ${deps.maxReplacements} times already`);
+  const scope = narrowedScope(params, splitScope(previous.scope));
+  const iat = Math.floor(nowMs / 1000);
+  const exp = Math.min(iat + deps.lifetime, previous.exp!);
+  if (exp <= iat) throw refused('subject_token is expired');
+  const { tctx, rctx } = previous;
+  return {
+    lifetime: exp - iat,
+    subject: { sub: String(previous.sub) },
+    claims: {
+      iss: deps.issuer,
+      iat,
+      exp,
+      aud: deps.trustDomain,
+      txn: previous.txn,
+      sub: previous.sub,
+      scope,
+      req_wl: [...chain, caller.clientId].join(','),
       ...(tctx ? { tctx } : {}),
       ...(rctx ? { rctx } : {}),
     },

@@ -178,6 +178,42 @@ describe(`Transaction Tokens (${storesLabel})`, () => {
     }
   });
 
+  it('a replacement keeps txn, sub, aud and the context, never widens the scope or moves exp later, grows req_wl, and is limited', async () => {
+    const first = (await txnRequest({ subject_token: await userToken(), scope: 'edge.read edge.write', request_details: JSON.stringify({ order: 7 }) })).json!
+      .access_token as string;
+    const payments = await keyedClient({ grant_types: [exchangeGrant] });
+    assert.equal((await admin.call('POST', '/resources', { json: { identifier: 'https://api.test/txn-payments-api', scopes: ['pay.read'], client_id: payments.id } })).status, 201);
+    const replace = (token: string, as: { id: string; key: CryptoKey }, extra: Record<string, string> = {}) =>
+      txnRequest({ subject_token: token, subject_token_type: txnType, ...extra }, as);
+
+    const narrower = await replace(first, payments, { scope: 'edge.read' });
+    assert.equal(narrower.status, 200, narrower.text);
+    const [before, after] = [decodeJwt(first), decodeJwt(narrower.json!.access_token as string)];
+    for (const claim of ['txn', 'sub', 'aud', 'tctx']) assert.deepEqual(after[claim], before[claim], claim);
+    assert.equal(after.scope, 'edge.read');
+    assert.ok(after.exp! <= before.exp!, 'exp never later');
+    assert.equal(after.req_wl, `${edge.id},${payments.id}`);
+    assert.equal(decodeProtectedHeader(narrower.json!.access_token as string).typ, 'txntoken+jwt');
+
+    const wider = await replace(narrower.json!.access_token as string, payments, { scope: 'edge.write' });
+    assert.equal(wider.status, 400, wider.text);
+    assert.equal(wider.json?.error, 'invalid_scope');
+    const notOurs = await replace('eyJhbGciOiJFUzI1NiJ9.e30.c2ln', payments);
+    assert.equal(notOurs.json?.error, 'invalid_grant');
+
+    // TXN_TOKEN_MAX_REPLACEMENTS (3 by default): the chain holds the asker and three replacers.
+    let token = narrower.json!.access_token as string;
+    for (let round = 2; round <= 3; round += 1) {
+      const next = await replace(token, payments);
+      assert.equal(next.status, 200, `replacement ${round}: ${next.text}`);
+      token = next.json!.access_token as string;
+    }
+    const tooMany = await replace(token, payments);
+    assert.equal(tooMany.status, 400, tooMany.text);
+    assert.equal(tooMany.json?.error, 'invalid_grant');
+    assert.match(String(tooMany.json?.error_description), /replaced 3 times/);
+  });
+
   it('a Txn-Token is never an access token: refused by the admin API, userinfo and token exchange', async () => {
     const txnToken = (await txnRequest({ subject_token: await userToken() })).json!.access_token as string;
     const adminCall = await fetch(`${server.url}/admin/clients`, { headers: { authorization: `Bearer ${txnToken}` } });
