@@ -30,7 +30,7 @@ export const usage = `npm run bench -- [options]
   --workers <n>         server processes per server (Portcullis WORKERS, a node:cluster for the
                         baseline); default 1. The embedded Portcullis always runs one.
   --env NAME=VALUE      extra environment for Portcullis (repeatable), e.g. --env LOG_LEVEL=warn
-  --scenarios <list>    any of cc-secret,cc-dpop,cc-pkjwt,exchange,introspect,phantom,introspect-opaque,refresh,login,cc-secret-many
+  --scenarios <list>    any of cc-secret,cc-dpop,cc-pkjwt,exchange,txn,introspect,phantom,introspect-opaque,refresh,login,cc-secret-many
   --seed-clients <n>    add n clients to Portcullis' Postgres database (SQL copies of a fixture); the
                         cc-secret-many scenario then spreads client_credentials over all of them
   --seed-users <n>      add n users likewise; Portcullis' login flows then pick among them
@@ -46,7 +46,7 @@ export const usage = `npm run bench -- [options]
   --out <dir>           where results go (default bench/results)
 `;
 
-const scenarioIds: readonly ScenarioId[] = ['cc-secret', 'cc-dpop', 'cc-pkjwt', 'exchange', 'introspect', 'phantom', 'introspect-opaque', 'refresh', 'login', 'cc-secret-many'];
+const scenarioIds: readonly ScenarioId[] = ['cc-secret', 'cc-dpop', 'cc-pkjwt', 'exchange', 'txn', 'introspect', 'phantom', 'introspect-opaque', 'refresh', 'login', 'cc-secret-many'];
 
 function positive(name: string, raw: string | undefined): number {
   const value = Number(raw);

@@ -74,6 +74,10 @@ export function computeRatios(records: RunRecord[], argon2: Argon2Limit | undefi
       const own = find('cc-pkjwt', record.target, record.connections);
       if (own?.okPerSecond) record.ratio = { value: record.okPerSecond / own.okPerSecond, against: 'own cc-pkjwt' };
       if (own?.serverCpuUsPerUnit && record.serverCpuUsPerUnit) record.cpuRatio = own.serverCpuUsPerUnit / record.serverCpuUsPerUnit;
+    } else if (record.scenario === 'txn') {
+      const own = find('exchange', record.target, record.connections);
+      if (own?.okPerSecond) record.ratio = { value: record.okPerSecond / own.okPerSecond, against: 'own exchange' };
+      if (own?.serverCpuUsPerUnit && record.serverCpuUsPerUnit) record.cpuRatio = own.serverCpuUsPerUnit / record.serverCpuUsPerUnit;
     } else if (record.scenario === 'phantom') {
       const own = find('introspect', record.target, record.connections);
       if (own?.okPerSecond) record.ratio = { value: record.okPerSecond / own.okPerSecond, against: 'own introspect' };
@@ -163,6 +167,7 @@ export function checkTargets(records: RunRecord[], argon2: Argon2Limit | undefin
   ratioCheck('introspect', 'introspection vs baseline', 1.0);
   ratioCheck('phantom', 'phantom trade vs own JWT introspection', 1.0);
   ratioCheck('exchange', 'token exchange vs own private_key_jwt', 0.6);
+  ratioCheck('txn', 'Transaction Token vs own token exchange', 1.0);
   ratioCheck('cc-secret-many', 'token throughput across many clients vs one (item 3)', 0.9);
   if (argon2) ratioCheck('login', `login flows vs argon2 limit (${argon2.verifyPerSecond.toFixed(0)}/s)`, 0.8);
   const at64 = ours.filter((r) => r.connections === 64 && r.unit === 'request');

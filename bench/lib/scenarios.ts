@@ -10,7 +10,7 @@ import { runLoginFlow } from './login-flow.js';
 import { seededClientId, seededUsername } from './seed.js';
 import type { Target } from './targets.js';
 
-export type ScenarioId = 'cc-secret' | 'cc-dpop' | 'cc-pkjwt' | 'exchange' | 'introspect' | 'introspect-opaque' | 'phantom' | 'refresh' | 'login' | 'cc-secret-many';
+export type ScenarioId = 'cc-secret' | 'cc-dpop' | 'cc-pkjwt' | 'exchange' | 'txn' | 'introspect' | 'introspect-opaque' | 'phantom' | 'refresh' | 'login' | 'cc-secret-many';
 
 export interface ScenarioContext {
   key: AssertionKey;
@@ -207,6 +207,31 @@ const tokenExchange: Scenario = {
   },
 };
 
+const transactionToken: Scenario = {
+  id: 'txn',
+  title: 'Transaction Token (draft-ietf-oauth-transaction-tokens), private_key_jwt',
+  unit: 'request',
+  appliesTo: (target) => target.kind === 'portcullis',
+  async prepare(ctx, target, connections) {
+    // The same caller and subject as `exchange`: a token for A, which bench-exchanger acts for.
+    const subjectToken = await clientCredentialsToken(ctx, target, apis.a.identifier, 'a.read');
+    const expected = ctx.rateHint(target, 'exchange', connections) ?? ctx.rateHint(target, 'cc-pkjwt', connections) ?? 8_000;
+    const { pool, size, signRate } = await assertionPool(ctx, target, clientIds.exchanger, expected);
+    const fields = {
+      grant_type: exchangeGrant,
+      requested_token_type: 'urn:ietf:params:oauth:token-type:txn_token',
+      subject_token: subjectToken,
+      subject_token_type: accessTokenType,
+      // The trust domain: TRUST_DOMAIN is not set for the bench, so the issuer.
+      audience: target.issuer,
+      scope: 'a.read',
+      client_id: clientIds.exchanger,
+      client_assertion_type: assertionType,
+    };
+    return tokenRequestsWithFreshAssertions(ctx, target, connections, fields, { pool, size, signRate });
+  },
+};
+
 function introspection(id: 'introspect' | 'introspect-opaque'): Scenario {
   return {
     id,
@@ -378,6 +403,8 @@ export const scenarios: readonly Scenario[] = [
   clientCredentialsDpop,
   clientCredentialsKeyJwt,
   tokenExchange,
+  // Right after exchange, which it is compared with.
+  transactionToken,
   introspection('introspect'),
   // Right after introspect, which it is compared with.
   phantomTrade,
