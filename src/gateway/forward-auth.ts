@@ -88,7 +88,8 @@ export function createForwardAuthRoutes(deps: ForwardAuthDeps): Router {
       await checkSenderConstraint(ctx, deps.takeDpopProof, realm, scheme, token, typeof jkt === 'string' ? jkt : undefined, target);
     }
     const api = await deps.phantomTokens.access.find(String(claims.aud));
-    if (api && senderConstraintRefusal(api, jkt !== undefined)) throw unauthorized(realm, senderConstraintRefusal(api, false)!, 'invalid_token', 'DPoP');
+    const unbound = api && senderConstraintRefusal(api, jkt !== undefined);
+    if (unbound) throw unauthorized(realm, unbound, 'invalid_token', 'DPoP');
     ctx.set('Authorization', `Bearer ${inner}`);
     if (scheme === 'Bearer') {
       const reuse = Math.min(maxReuseSeconds, (claims.exp ?? 0) - Math.floor(Date.now() / 1000));

@@ -12,6 +12,7 @@
 // guess the time.
 import type { Context, Middleware, Next } from 'koa';
 import { HttpError, renderJsonError } from '../http/errors.js';
+import { challengeText } from '../tokens/bearer-auth.js';
 import { dpopHeaders, rememberDpopProof, type DpopOutcome, type TakeDpopProof } from '../tokens/dpop-proofs.js';
 import { dpopSigningAlgorithms } from '../verify/dpop-proof.js';
 
@@ -38,8 +39,6 @@ function presentedAccessToken(ctx: Context): string | undefined {
   return /^(?:DPoP|Bearer) ([A-Za-z0-9\-._~+/]+=*)$/i.exec(ctx.get('authorization'))?.[1];
 }
 
-// RFC 6750 §3 / RFC 9449 §7.1: auth-param values are quoted strings without quote or backslash.
-const challengeText = (text: string) => text.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, "'");
 
 /** How a refused proof is answered: §5 at the token endpoint and PAR, §7.1 / §9 at a resource. */
 export function dpopRefusal(outcome: Extract<DpopOutcome, { ok: false }>, resource: boolean): HttpError {

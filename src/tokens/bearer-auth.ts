@@ -21,7 +21,7 @@ export interface CallerIdentity {
 }
 
 // RFC 6750 §3: error_description is %x20-21 / %x23-5B / %x5D-7E, so no quote or backslash.
-function challengeText(text: string): string {
+export function challengeText(text: string): string {
   return text.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, "'");
 }
 
